@@ -1,0 +1,105 @@
+"""API-wide pieces: the exception handler and the idempotent-write helper."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from config.errors import Conflict, Invalid, VersusError
+
+logger = logging.getLogger(__name__)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Turn domain errors (media errors among them) into JSON answers; leave the rest to DRF."""
+    if isinstance(exc, VersusError):
+        return Response(exc.as_dict(), status=exc.status)
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(response.data, dict) and "detail" not in response.data:
+        # Field errors: keep DRF's {field: [messages]} and add one readable sentence.
+        parts = [
+            f"{k}: {' '.join(map(str, v)) if isinstance(v, list) else v}"
+            for k, v in response.data.items()
+        ]
+        response.data = {"detail": "; ".join(parts), "code": "invalid", "errors": response.data}
+    return response
+
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def _fingerprint(request: Request) -> str:
+    digest = hashlib.sha256()
+    digest.update(request.method.encode())
+    digest.update(request.path.encode())
+    for key in sorted(request.data.keys()) if hasattr(request.data, "keys") else []:
+        values = (
+            request.data.getlist(key) if hasattr(request.data, "getlist") else [request.data[key]]
+        )
+        for value in values:
+            digest.update(key.encode())
+            if isinstance(value, UploadedFile):
+                digest.update(f"{value.name}:{value.size}".encode())
+            else:
+                digest.update(json.dumps(value, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def idempotent(request: Request, act: Callable[[], Response]) -> Response:
+    """Run an owner's write once per `Idempotency-Key`.
+
+    A retry with the same key and the same request gets the first answer again instead of acting
+    twice (a lost response must never create a second model). The key is stored in the same
+    transaction as the write, so a crash leaves neither.
+    """
+    from leaderboards.models import IdempotencyKey
+
+    key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+    if not key:
+        return act()
+    if len(key) > 100:
+        raise Invalid(
+            f"{IDEMPOTENCY_HEADER} is {len(key)} characters long; at most 100 allowed",
+            field=IDEMPOTENCY_HEADER,
+        )
+    fingerprint = _fingerprint(request)
+    previous = IdempotencyKey.objects.filter(owner=request.user, key=key).first()
+    if previous is None:
+        try:
+            with transaction.atomic():
+                response = act()
+                if status.is_success(response.status_code):
+                    IdempotencyKey.objects.create(
+                        owner=request.user,
+                        key=key,
+                        endpoint=request.path,
+                        fingerprint=fingerprint,
+                        status_code=response.status_code,
+                        response=response.data,
+                    )
+                return response
+        except IntegrityError:
+            # Two requests with one key raced; the loser answers with the winner's result.
+            previous = IdempotencyKey.objects.filter(owner=request.user, key=key).first()
+            if previous is None:
+                raise
+    if previous.fingerprint != fingerprint or previous.endpoint != request.path:
+        raise Conflict(
+            f"{IDEMPOTENCY_HEADER} {key!r} was already used for a different request; "
+            "send a new key for a new request",
+            field=IDEMPOTENCY_HEADER,
+            code="idempotency_key_reused",
+        )
+    return Response(
+        previous.response, status=previous.status_code, headers={"Idempotent-Replayed": "true"}
+    )

@@ -1,0 +1,52 @@
+"""Routes: public pages, media, the REST API under /api/v1/, its schema and docs, the admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from evaluation import api as evaluation_api
+from evaluation import views as evaluation_views
+from leaderboards import api as leaderboards_api
+from leaderboards import views as leaderboards_views
+
+api_v1 = [
+    path("benchmarks/", leaderboards_api.BenchmarkListCreate.as_view(), name="benchmark-list"),
+    path(
+        "benchmarks/<int:benchmark_id>/",
+        leaderboards_api.BenchmarkDetail.as_view(),
+        name="benchmark-detail",
+    ),
+    path(
+        "benchmarks/<int:benchmark_id>/leaderboards/",
+        leaderboards_api.BenchmarkLeaderboardCreate.as_view(),
+        name="benchmark-leaderboards",
+    ),
+    path(
+        "benchmarks/<int:benchmark_id>/models/",
+        evaluation_api.BenchmarkModels.as_view(),
+        name="benchmark-models",
+    ),
+    path(
+        "leaderboards/", leaderboards_api.LeaderboardListCreate.as_view(), name="leaderboard-list"
+    ),
+    path(
+        "leaderboards/<int:leaderboard_id>/",
+        leaderboards_api.LeaderboardDetail.as_view(),
+        name="leaderboard-detail",
+    ),
+    path(
+        "leaderboards/<int:leaderboard_id>/models/",
+        evaluation_api.LeaderboardModels.as_view(),
+        name="leaderboard-models",
+    ),
+]
+
+urlpatterns = [
+    path("", leaderboards_views.index, name="index"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("media/o/<uuid:public_id>", evaluation_views.output_media, name="output-media"),
+    path("media/a/<int:prompt_id>", evaluation_views.prompt_asset, name="prompt-asset"),
+]
