@@ -1,0 +1,109 @@
+"""Voters and the matchups issued to them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from evaluation.models import Output, Vote
+from leaderboards.models import Leaderboard, Prompt
+
+
+class Voter(models.Model):
+    """Someone who votes: an anonymous browser session or a logged-in user."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="voter",
+    )
+    session_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    trust = models.FloatField(
+        default=1.0, help_text="Follows gold answers; below the threshold votes are not counted."
+    )
+    gold_seen = models.PositiveIntegerField(default=0)
+    gold_correct = models.PositiveIntegerField(default=0)
+    is_flagged = models.BooleanField(
+        default=False, help_text="Flagged by an operator: votes are stored but not counted."
+    )
+    created = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False) | Q(session_key__isnull=False),
+                name="voter_has_identity",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"voter {self.pk}"
+
+
+class GoldMatchup(models.Model):
+    """A known-answer pair an operator registered; mixed into voters' matchups to measure trust."""
+
+    leaderboard = models.ForeignKey(Leaderboard, on_delete=models.CASCADE, related_name="golds")
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="+")
+    left = models.ForeignKey(Output, on_delete=models.CASCADE, related_name="+")
+    right = models.ForeignKey(Output, on_delete=models.CASCADE, related_name="+")
+    expected = models.CharField(max_length=10, choices=Vote.Choice.choices)
+    note = models.CharField(max_length=300, blank=True)
+    is_active = models.BooleanField(default=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~Q(left=F("right")), name="gold_two_outputs"),
+        ]
+
+    def __str__(self) -> str:
+        return f"gold {self.pk} ({self.expected})"
+
+
+class Matchup(models.Model):
+    """Two outputs of one prompt from two different models, issued to one voter."""
+
+    leaderboard = models.ForeignKey(Leaderboard, on_delete=models.CASCADE, related_name="matchups")
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="matchups")
+    left = models.ForeignKey(Output, on_delete=models.CASCADE, related_name="+")
+    right = models.ForeignKey(Output, on_delete=models.CASCADE, related_name="+")
+    # The pair of model ids, smaller first: lets the database refuse showing a voter a pair twice.
+    model_low = models.BigIntegerField()
+    model_high = models.BigIntegerField()
+    voter = models.ForeignKey(Voter, on_delete=models.CASCADE, related_name="matchups")
+    gold = models.ForeignKey(
+        GoldMatchup, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    issued_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~Q(left=F("right")), name="matchup_two_outputs"),
+            models.CheckConstraint(
+                condition=Q(model_low__lt=F("model_high")), name="matchup_two_models"
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=F("issued_at")), name="matchup_expires_after_issue"
+            ),
+            models.UniqueConstraint(
+                fields=["voter", "leaderboard", "prompt", "model_low", "model_high"],
+                name="matchup_once_per_voter",
+            ),
+        ]
+        indexes = [models.Index(fields=["leaderboard", "issued_at"], name="matchup_issued")]
+
+    def __str__(self) -> str:
+        return f"matchup {self.pk}"
+
+    def is_open(self, now: datetime) -> bool:
+        return self.closed_at is None and self.expires_at > now
