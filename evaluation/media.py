@@ -1,0 +1,412 @@
+"""Media intake: decide what an uploaded file really is, refuse what we will not serve, and strip
+whatever could tell a voter who made it.
+
+Every file is judged by its bytes, never by its name or the content type the client sent. Images
+are decoded in full by Pillow (so truncated files and decompression bombs are refused before
+anything is stored) and re-encoded without EXIF, XMP or comments. Video and audio are recognised
+by their signature (`filetype`); audio tags are removed with `mutagen`, which also reads durations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import secrets
+import wave
+from dataclasses import dataclass
+from typing import IO, Any
+
+import filetype
+import mutagen
+from django.conf import settings
+from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+
+from config.errors import Invalid
+
+#: Pillow format -> (content type, extension). The formats voters' browsers all display.
+IMAGE_FORMATS = {
+    "PNG": ("image/png", "png"),
+    "JPEG": ("image/jpeg", "jpg"),
+    "WEBP": ("image/webp", "webp"),
+    "GIF": ("image/gif", "gif"),
+}
+#: Sniffed MIME type -> (kind, content type we serve, extension).
+AV_FORMATS = {
+    "video/mp4": ("video", "video/mp4", "mp4"),
+    "video/webm": ("video", "video/webm", "webm"),
+    "audio/mpeg": ("audio", "audio/mpeg", "mp3"),
+    "audio/x-wav": ("audio", "audio/wav", "wav"),
+    "audio/ogg": ("audio", "audio/ogg", "ogg"),
+    "audio/x-flac": ("audio", "audio/flac", "flac"),
+}
+#: Extensions a file name may carry, by the format family they promise.
+EXTENSION_FAMILY = {
+    "png": "png",
+    "jpg": "jpg",
+    "jpeg": "jpg",
+    "jpe": "jpg",
+    "webp": "webp",
+    "gif": "gif",
+    "mp4": "mp4",
+    "m4v": "mp4",
+    "webm": "webm",
+    "mp3": "mp3",
+    "wav": "wav",
+    "wave": "wav",
+    "ogg": "ogg",
+    "oga": "ogg",
+    "opus": "ogg",
+    "flac": "flac",
+}
+ALLOWED = "PNG, JPEG, WebP or GIF images, MP4 or WebM video, MP3, WAV, OGG or FLAC audio"
+MAX_FRAMES = 2_000
+SNIFF_BYTES = 8192
+
+
+class MediaError(Invalid):
+    """An upload Versus will not store (400); nothing was written."""
+
+    default_code = "invalid_media"
+
+
+class MediaTooLarge(MediaError):
+    """An upload over its kind's size limit (413)."""
+
+    status = 413
+    default_code = "too_large"
+
+
+@dataclass(frozen=True)
+class InspectedMedia:
+    """An upload that passed inspection: the exact bytes to store and what we know of them."""
+
+    kind: str
+    content_type: str
+    extension: str
+    data: bytes
+    width: int | None = None
+    height: int | None = None
+    duration: float | None = None
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def media_random_name(inspected: InspectedMedia) -> str:
+    """A storage name that reveals nothing: random, spread over 256 folders, typed by content."""
+    token = secrets.token_hex(16)
+    return f"{inspected.kind}/{token[:2]}/{token}.{inspected.extension}"
+
+
+def _limit_for(kind: str) -> int:
+    return {
+        "image": settings.VERSUS_MAX_IMAGE_BYTES,
+        "video": settings.VERSUS_MAX_VIDEO_BYTES,
+        "audio": settings.VERSUS_MAX_AUDIO_BYTES,
+    }[kind]
+
+
+def _human(size: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024  # type: ignore[assignment]
+    raise AssertionError
+
+
+def _check_filename(filename: str, field: str) -> str:
+    """The extension the name promises ('' for none); names that try to be paths are refused."""
+    if (
+        any(ch in filename for ch in ("\x00", "/", "\\"))
+        or any(ord(ch) < 32 for ch in filename)
+        or filename in {".", ".."}
+    ):
+        raise MediaError(
+            f"{field}: the file name {filename!r} contains a path or control character; "
+            "send a plain file name such as 'image.png'",
+            field=field,
+            code="bad_filename",
+        )
+    if "." not in filename:
+        return ""
+    return filename.rsplit(".", 1)[1].lower()
+
+
+def _read_all(upload: IO[bytes], field: str) -> bytes:
+    """Read an upload, stopping as soon as it passes the largest limit of any kind."""
+    ceiling = max(_limit_for(kind) for kind in ("image", "video", "audio"))
+    declared = getattr(upload, "size", None)
+    if isinstance(declared, int) and declared > ceiling:
+        raise MediaTooLarge(
+            f"{field}: {_human(declared)}; no media kind allows more than {_human(ceiling)}",
+            field=field,
+        )
+    if hasattr(upload, "seek"):
+        upload.seek(0)
+    data = upload.read(ceiling + 1)
+    if not isinstance(data, bytes):
+        raise MediaError(f"{field}: expected binary file content", field=field)
+    if len(data) > ceiling:
+        raise MediaTooLarge(
+            f"{field}: over {_human(ceiling)}; no media kind allows more", field=field
+        )
+    return data
+
+
+def media_inspect(upload: IO[bytes], *, filename: str = "", field: str = "media") -> InspectedMedia:
+    """Check one uploaded file and return the bytes to store.
+
+    Raises `MediaError` (400) naming `field` for anything that is not an allowed format, that
+    does not match the extension its name claims, or that does not decode; `MediaTooLarge` (413)
+    when it is over its kind's limit.
+    """
+    extension = _check_filename(filename, field)
+    data = _read_all(upload, field)
+    if not data:
+        raise MediaError(f"{field}: the file is empty", field=field, code="empty")
+
+    image_format = _image_format(data)
+    if image_format is not None:
+        inspected = _inspect_image(data, image_format, field)
+    else:
+        inspected = _inspect_av(data, field)
+
+    limit = _limit_for(inspected.kind)
+    if len(data) > limit:
+        raise MediaTooLarge(
+            f"{field}: {_human(len(data))} is over the {inspected.kind} limit of {_human(limit)}",
+            field=field,
+        )
+    family = EXTENSION_FAMILY.get(extension)
+    if extension and family is None:
+        raise MediaError(
+            f"{field}: {filename!r} has the extension .{extension}, which is not an allowed "
+            f"media type; allowed are {ALLOWED}",
+            field=field,
+            code="wrong_extension",
+        )
+    if family and family != inspected.extension:
+        raise MediaError(
+            f"{field}: {filename!r} is named .{extension} but its content is "
+            f"{inspected.content_type}; rename it to .{inspected.extension} or convert it",
+            field=field,
+            code="content_mismatch",
+        )
+    return inspected
+
+
+def _image_format(data: bytes) -> str | None:
+    """Pillow's name for the format, when the bytes begin like an allowed image."""
+    head = data[:16]
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    return None
+
+
+def _inspect_image(data: bytes, expected: str, field: str) -> InspectedMedia:
+    max_pixels = settings.VERSUS_MAX_IMAGE_PIXELS
+    try:
+        image = Image.open(io.BytesIO(data), formats=[expected])
+        width, height = image.size
+        # Checked before decoding: the header alone says how much memory decoding would take.
+        if width * height > max_pixels:
+            raise MediaError(
+                f"{field}: {width}x{height} pixels is over the limit of {max_pixels:,} pixels "
+                "(a decompression bomb, or simply too large to show)",
+                field=field,
+                code="too_many_pixels",
+            )
+        frames = getattr(image, "n_frames", 1)
+        if frames > MAX_FRAMES:
+            raise MediaError(f"{field}: {frames} frames; at most {MAX_FRAMES} allowed", field=field)
+        for frame in ImageSequence.Iterator(image):
+            frame.load()
+        stored = _reencode(image, expected, lossless_webp=_webp_lossless(data))
+    except MediaError:
+        raise
+    except Image.DecompressionBombError:
+        raise MediaError(
+            f"{field}: the image declares more pixels than we decode (a decompression bomb); "
+            f"at most {max_pixels:,} pixels allowed",
+            field=field,
+            code="too_many_pixels",
+        ) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise MediaError(
+            f"{field}: looks like {expected} but does not decode ({exc}); "
+            "the file may be truncated or damaged",
+            field=field,
+            code="corrupt",
+        ) from None
+    content_type, extension = IMAGE_FORMATS[expected]
+    return InspectedMedia(
+        kind="image",
+        content_type=content_type,
+        extension=extension,
+        data=stored,
+        width=width,
+        height=height,
+    )
+
+
+#: Per-frame information that is about showing the image, not about who made it.
+KEEP_INFO = ("transparency", "duration", "disposal", "background", "loop")
+
+
+def _clean_frames(image: Image.Image) -> list[Image.Image]:
+    """Copies of every frame that carry only display information (no EXIF, XMP or comments)."""
+    frames = []
+    for frame in ImageSequence.Iterator(image):
+        copy = frame.copy()
+        copy.info = {key: frame.info[key] for key in KEEP_INFO if key in frame.info}
+        frames.append(copy)
+    return frames
+
+
+def _reencode(image: Image.Image, fmt: str, *, lossless_webp: bool = False) -> bytes:
+    """The image's pixels in its own format, without EXIF, XMP, text chunks or comments.
+
+    The colour profile is kept: dropping it would change how the image looks, and a fair
+    comparison shows each output as its model made it.
+    """
+    icc = image.info.get("icc_profile")
+    out = io.BytesIO()
+    options: dict[str, Any] = {}
+    if icc:
+        options["icc_profile"] = icc
+    if fmt == "JPEG":
+        upright = ImageOps.exif_transpose(image)
+        if upright is image:
+            # Same quantisation tables: re-encoding loses next to nothing.
+            options.update(quality="keep", subsampling="keep")
+        else:
+            # The orientation lived in the EXIF we drop, so it is applied to the pixels.
+            image, options["quality"] = upright, 95
+        image.info = {}
+        image.save(out, "JPEG", **options)
+        return out.getvalue()
+    frames = _clean_frames(image)
+    first = frames[0]
+    if len(frames) > 1:
+        options.update(
+            save_all=True,
+            append_images=frames[1:],
+            duration=[frame.info.get("duration", 100) for frame in frames],
+            loop=image.info.get("loop", 0),
+        )
+    if fmt == "PNG":
+        first.save(out, "PNG", **options)
+    elif fmt == "WEBP":
+        first.save(out, "WEBP", lossless=lossless_webp, quality=95, **options)
+    else:
+        first.save(out, "GIF", **options)
+    return out.getvalue()
+
+
+def _webp_lossless(data: bytes) -> bool:
+    """Whether a WebP holds lossless (VP8L) frames only, so re-encoding stays lossless."""
+    head = data[:4096]
+    return b"VP8L" in head and b"VP8 " not in head
+
+
+def _inspect_av(data: bytes, field: str) -> InspectedMedia:
+    guess = filetype.guess(data[:SNIFF_BYTES])
+    mime = guess.mime if guess is not None else None
+    if mime not in AV_FORMATS:
+        described = f"its content is {mime}" if mime else _describe_unknown(data)
+        raise MediaError(
+            f"{field}: {described}; allowed are {ALLOWED}",
+            field=field,
+            code="unsupported_type",
+        )
+    kind, content_type, extension = AV_FORMATS[mime]
+    stored, duration = _strip_tags(data, extension)
+    return InspectedMedia(
+        kind=kind,
+        content_type=content_type,
+        extension=extension,
+        data=stored,
+        duration=duration,
+    )
+
+
+def _describe_unknown(data: bytes) -> str:
+    head = data[:512].lstrip().lower()
+    if head.startswith(b"<svg") or (head.startswith(b"<?xml") and b"<svg" in data[:4096].lower()):
+        return "it is an SVG image, which can carry scripts and is not accepted"
+    if head.startswith((b"<!doctype html", b"<html")) or b"<script" in head:
+        return "it is HTML, not media"
+    return "its content is not a recognised media format"
+
+
+def _strip_tags(data: bytes, extension: str) -> tuple[bytes, float | None]:
+    """Remove metadata tags (title, encoder, comments) and read the duration, when we can."""
+    if extension == "wav":
+        return _rewrite_wav(data)
+    buffer = io.BytesIO(data)
+    try:
+        parsed = mutagen.File(buffer)
+    except mutagen.MutagenError:
+        parsed = None
+    if parsed is None:
+        # A format mutagen does not read (WebM) or a stream without a parsable header: stored
+        # as sent. Its container may still hold an encoder tag.
+        return data, None
+    duration = getattr(parsed.info, "length", None)
+    if parsed.tags is not None:
+        try:
+            buffer.seek(0)
+            parsed.delete(buffer)
+        except (mutagen.MutagenError, OSError, ValueError):
+            return data, duration
+    return buffer.getvalue(), float(duration) if duration else None
+
+
+def _rewrite_wav(data: bytes) -> tuple[bytes, float | None]:
+    """Copy the samples of a PCM WAV into a fresh file: no LIST/INFO or ID3 chunks survive."""
+    try:
+        with wave.open(io.BytesIO(data), "rb") as source:
+            params = source.getparams()
+            frames = source.readframes(params.nframes)
+    except (wave.Error, EOFError):
+        # Not PCM (float or compressed WAV): Python cannot rewrite it; keep it as sent.
+        return data, None
+    out = io.BytesIO()
+    with wave.open(out, "wb") as target:
+        target.setparams(params)
+        target.writeframes(frames)
+    duration = params.nframes / params.framerate if params.framerate else None
+    return out.getvalue(), duration
+
+
+def text_inspect(text: Any, *, field: str = "texts") -> InspectedMedia:
+    """Check one text output: a UTF-8 string, no NUL characters, within the length limit."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise MediaError(f"{field}: not valid UTF-8 ({exc})", field=field) from None
+    if not isinstance(text, str):
+        raise MediaError(f"{field}: expected a string, got {type(text).__name__}", field=field)
+    if not text.strip():
+        raise MediaError(f"{field}: the text is empty", field=field, code="empty")
+    if "\x00" in text:
+        raise MediaError(f"{field}: the text contains a NUL character", field=field)
+    limit = settings.VERSUS_MAX_TEXT_CHARS
+    if len(text) > limit:
+        raise MediaTooLarge(
+            f"{field}: {len(text):,} characters; at most {limit:,} allowed", field=field
+        )
+    return InspectedMedia(
+        kind="text",
+        content_type="text/plain; charset=utf-8",
+        extension="txt",
+        data=text.encode("utf-8"),
+    )
