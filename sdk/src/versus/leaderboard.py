@@ -1,0 +1,334 @@
+"""Leaderboards: one question asked about a benchmark's outputs, and the calls that manage them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack
+
+from versus._files import MediaSource
+from versus._http import Transport
+from versus.model import DataType, Model, model_submit, parse_time
+from versus.prompts import PromptInput, prompt_documents
+
+if TYPE_CHECKING:
+    from versus.benchmark import Benchmark
+
+
+class LeaderboardOptions(TypedDict, total=False):
+    """Less common leaderboard settings; any left out take the server's defaults.
+
+    Attributes
+    ----------
+    description : str
+        Longer text shown on the leaderboard's page.
+    reveal_models : bool
+        Show voters the two models' names after they vote (default True).
+    tie_model : {"half", "davidson"}
+        How ties enter the ranking: half a win each way, or Davidson's model (default "half").
+    both_bad : {"tie", "drop"}
+        Whether "both are bad" counts as a tie or is left out (default "tie").
+    repeat_votes : {"each", "majority"}
+        Count every vote, or one majority vote per voter, pair and prompt (default "each").
+    min_votes : int
+        Votes a model needs before it is ranked (default 20).
+    """
+
+    description: str
+    reveal_models: bool
+    tie_model: Literal["half", "davidson"]
+    both_bad: Literal["tie", "drop"]
+    repeat_votes: Literal["each", "majority"]
+    min_votes: int
+
+
+_OPTION_NAMES = frozenset(LeaderboardOptions.__annotations__)
+
+
+def _checked_options(options: LeaderboardOptions) -> LeaderboardOptions:
+    """Refuse setting names the server does not know, for callers without a type checker."""
+    unknown = sorted(set(options) - _OPTION_NAMES)
+    if unknown:
+        raise TypeError(
+            f"unexpected leaderboard setting(s) {', '.join(unknown)}; allowed: "
+            f"{', '.join(sorted(_OPTION_NAMES))}"
+        )
+    return options
+
+
+def leaderboard_settings(
+    *,
+    name: str,
+    instruction: str,
+    show_prompt: bool,
+    show_prompt_asset: bool,
+    inverse_ranking: bool,
+    included_tags: Sequence[str] | None,
+    excluded_tags: Sequence[str] | None,
+    options: LeaderboardOptions,
+) -> dict[str, Any]:
+    """The JSON body that sets up a leaderboard, shared by both ways of creating one."""
+    for label, tags in (("included_tags", included_tags), ("excluded_tags", excluded_tags)):
+        if isinstance(tags, str):
+            raise TypeError(f"{label}: give a list of tags, not the string {tags!r}")
+    return {
+        "name": name,
+        "instruction": instruction,
+        "show_prompt": show_prompt,
+        "show_prompt_asset": show_prompt_asset,
+        "inverse_ranking": inverse_ranking,
+        "included_tags": list(included_tags or []),
+        "excluded_tags": list(excluded_tags or []),
+        **_checked_options(options),
+    }
+
+
+@dataclass(repr=False, eq=False)
+class Leaderboard:
+    """A leaderboard as the server last described it; `refresh` reads it again.
+
+    Attributes
+    ----------
+    id : int
+    name : str
+    instruction : str
+        The question voters answer, such as "Which image do you prefer?".
+    prompts : list of str
+        Texts of the prompts this leaderboard asks about (its benchmark's prompts, narrowed by
+        ``included_tags`` and ``excluded_tags``).
+    show_prompt, show_prompt_asset : bool
+        Whether voters see the prompt's text and its asset (such as a source image).
+    inverse_ranking : bool
+        Whether the preferred output is the worse one ("Which image has more artifacts?").
+    included_tags, excluded_tags : list of str
+    models : list of str
+        Names of the models entered on the benchmark.
+    benchmark_id : int
+    url, vote_url : str
+        The public page and the voting page.
+    """
+
+    id: int
+    name: str
+    instruction: str
+    prompts: list[str] = field(default_factory=list)
+    show_prompt: bool = True
+    show_prompt_asset: bool = False
+    inverse_ranking: bool = False
+    included_tags: list[str] = field(default_factory=list)
+    excluded_tags: list[str] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)
+    benchmark_id: int = 0
+    benchmark_name: str = ""
+    url: str = ""
+    vote_url: str = ""
+    description: str = ""
+    owner: str = ""
+    is_public: bool = True
+    is_active: bool = True
+    media_kind: str = ""
+    reveal_models: bool = True
+    tie_model: str = "half"
+    both_bad: str = "tie"
+    repeat_votes: str = "each"
+    min_votes: int = 20
+    created: datetime | None = None
+    _transport: Transport | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any], transport: Transport | None = None) -> Leaderboard:
+        """Build a `Leaderboard` from the server's JSON; unknown keys are ignored."""
+        known = {f.name for f in fields(cls)} - {"_transport", "benchmark_id", "created"}
+        values = {key: value for key, value in body.items() if key in known}
+        return cls(
+            **values,
+            benchmark_id=int(body.get("benchmark", 0)),
+            created=parse_time(body.get("created")),
+            _transport=transport,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"Leaderboard(id={self.id}, name={self.name!r}, instruction={self.instruction!r}, "
+            f"prompts={len(self.prompts)}, models={self.models!r})"
+        )
+
+    @property
+    def _path(self) -> str:
+        return f"leaderboards/{self.id}/"
+
+    def _client(self) -> Transport:
+        if self._transport is None:
+            raise RuntimeError(
+                "this Leaderboard is not connected to a server; get it from a VersusClient"
+            )
+        return self._transport
+
+    def refresh(self) -> Leaderboard:
+        """Read the leaderboard again from the server, updating this object in place.
+
+        Returns
+        -------
+        Leaderboard
+            This same object, so ``lb.refresh().models`` works.
+        """
+        fresh = Leaderboard.from_json(self._client().get(self._path), self._transport)
+        for f in fields(self):
+            setattr(self, f.name, getattr(fresh, f.name))
+        return self
+
+    def evaluate_model(
+        self,
+        name: str,
+        media: Sequence[MediaSource],
+        prompts: Sequence[str],
+        *,
+        data_type: DataType = "media",
+        metadata: Mapping[str, Any] | None = None,
+        progress: bool | None = None,
+    ) -> Model:
+        """Enter a model with one output per prompt on this leaderboard's benchmark.
+
+        The model joins every leaderboard of the benchmark, this one included. Arguments are as
+        for `Benchmark.evaluate_model`; `models` is updated locally on success.
+
+        Returns
+        -------
+        Model
+            The model as the server registered it.
+        """
+        model = model_submit(
+            self._client(),
+            f"{self._path}models/",
+            name=name,
+            media=media,
+            prompts=prompts,
+            data_type=data_type,
+            metadata=metadata,
+            progress=progress,
+        )
+        if model.name not in self.models:
+            self.models.append(model.name)
+        return model
+
+    def get_models(self) -> list[Model]:
+        """The models entered on this leaderboard's benchmark, with their metadata."""
+        body = self._client().get(f"{self._path}models/")
+        return [Model.from_json(item) for item in body]
+
+    def get_benchmark(self) -> Benchmark:
+        """The benchmark this leaderboard belongs to, with its prompts and sibling leaderboards."""
+        from versus.benchmark import Benchmark
+
+        client = self._client()
+        return Benchmark.from_json(client.get(f"benchmarks/{self.benchmark_id}/"), client)
+
+
+class LeaderboardAPI:
+    """Create, read and search leaderboards: ``client.leaderboard``."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    def create_new_leaderboard(
+        self,
+        name: str,
+        instruction: str,
+        prompts: Sequence[PromptInput],
+        *,
+        tags: Sequence[Sequence[str] | None] | None = None,
+        show_prompt: bool = False,
+        show_prompt_asset: bool = False,
+        inverse_ranking: bool = False,
+        included_tags: Sequence[str] | None = None,
+        excluded_tags: Sequence[str] | None = None,
+        is_public: bool = True,
+        **options: Unpack[LeaderboardOptions],
+    ) -> Leaderboard:
+        """Create a leaderboard together with a new benchmark holding its prompts.
+
+        Parameters
+        ----------
+        name : str
+            The leaderboard's (and the new benchmark's) name.
+        instruction : str
+            The question voters answer, such as "Which image do you prefer?".
+        prompts : list of str or dict
+            Prompt texts, or dicts ``{"text": ..., "identifier": ..., "tags": [...]}``.
+        tags : list of list of str, optional
+            Tags per prompt, aligned with ``prompts`` (None entries for none).
+        show_prompt : bool, default False
+            Show voters the prompt's text.
+        show_prompt_asset : bool, default False
+            Show voters the prompt's asset (create the benchmark with
+            `BenchmarkAPI.create_new_benchmark` to upload assets).
+        inverse_ranking : bool, default False
+            The preferred output is the worse one.
+        included_tags, excluded_tags : list of str, optional
+            Ask only about prompts with any included tag and none of the excluded ones.
+        is_public : bool, default True
+            Whether others can see and vote on it.
+        **options
+            Any of `LeaderboardOptions` (``description``, ``reveal_models``, ``tie_model``,
+            ``both_bad``, ``repeat_votes``, ``min_votes``).
+
+        Returns
+        -------
+        Leaderboard
+
+        Raises
+        ------
+        ValidationError
+            The server rejected a setting; ``field`` names it.
+        AuthenticationError
+            No valid token.
+        """
+        body = leaderboard_settings(
+            name=name,
+            instruction=instruction,
+            show_prompt=show_prompt,
+            show_prompt_asset=show_prompt_asset,
+            inverse_ranking=inverse_ranking,
+            included_tags=included_tags,
+            excluded_tags=excluded_tags,
+            options=options,
+        )
+        body["prompts"] = prompt_documents(prompts, tags)
+        body["is_public"] = is_public
+        return Leaderboard.from_json(
+            self._transport.post("leaderboards/", json=body), self._transport
+        )
+
+    def get_leaderboard_by_id(self, leaderboard_id: int) -> Leaderboard:
+        """Read one leaderboard.
+
+        Raises
+        ------
+        NotFoundError
+            No such leaderboard, or it is private to another owner.
+        """
+        return Leaderboard.from_json(
+            self._transport.get(f"leaderboards/{int(leaderboard_id)}/"), self._transport
+        )
+
+    def find_leaderboards(
+        self, name: str | None = None, amount: int | None = 10
+    ) -> list[Leaderboard]:
+        """Leaderboards visible to you whose name contains ``name`` (case-insensitive).
+
+        Parameters
+        ----------
+        name : str, optional
+            Part of the name; all leaderboards when None.
+        amount : int or None, default 10
+            At most this many, newest first; None for all of them.
+
+        Returns
+        -------
+        list of Leaderboard
+        """
+        return [
+            Leaderboard.from_json(item, self._transport)
+            for item in self._transport.get_list("leaderboards/", name=name, amount=amount)
+        ]
