@@ -304,6 +304,15 @@ def _with_related_benchmarks(qs: Any) -> Any:
     )
 
 
+def _search_page(view: APIView, request: Request, qs: Any, out: type[Any]) -> Response:
+    """One page of `qs`, narrowed by `?name=` (case-insensitive part of the name)."""
+    if name := request.query_params.get("name", "").strip():
+        qs = qs.filter(name__icontains=name)
+    paginator = Pagination()
+    page = paginator.paginate_queryset(qs, request, view=view)
+    return paginator.get_paginated_response(out(page, many=True, context={"request": request}).data)
+
+
 NAME_PARAM = OpenApiParameter("name", str, description="Case-insensitive part of the name")
 
 
@@ -319,14 +328,8 @@ class BenchmarkListCreate(APIView):
         summary="List and search benchmarks",
     )
     def get(self, request: Request) -> Response:
-        qs = benchmarks_visible(user=request.user)
-        if name := request.query_params.get("name", "").strip():
-            qs = qs.filter(name__icontains=name)
-        paginator = Pagination()
-        page = paginator.paginate_queryset(_with_related_benchmarks(qs), request, view=self)
-        return paginator.get_paginated_response(
-            BenchmarkOut(page, many=True, context={"request": request}).data
-        )
+        qs = _with_related_benchmarks(benchmarks_visible(user=request.user))
+        return _search_page(self, request, qs, BenchmarkOut)
 
     @extend_schema(
         request=BenchmarkIn,
@@ -392,14 +395,8 @@ class LeaderboardListCreate(APIView):
         summary="List and search leaderboards",
     )
     def get(self, request: Request) -> Response:
-        qs = leaderboards_visible(user=request.user)
-        if name := request.query_params.get("name", "").strip():
-            qs = qs.filter(name__icontains=name)
-        paginator = Pagination()
-        page = paginator.paginate_queryset(_with_related_leaderboards(qs), request, view=self)
-        return paginator.get_paginated_response(
-            LeaderboardOut(page, many=True, context={"request": request}).data
-        )
+        qs = _with_related_leaderboards(leaderboards_visible(user=request.user))
+        return _search_page(self, request, qs, LeaderboardOut)
 
     @extend_schema(
         request=LeaderboardWithPromptsIn,
