@@ -144,6 +144,17 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 1.0
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
 CELERY_TIMEZONE = "UTC"
+# The rater: a leaderboard is refitted at most once per debounce interval after votes arrive;
+# beat's sweep catches up whatever the broker or a worker missed.
+VERSUS_RATINGS_DEBOUNCE_SECONDS = env_int("VERSUS_RATINGS_DEBOUNCE_SECONDS", default=5)
+VERSUS_RATINGS_SWEEP_SECONDS = env_int("VERSUS_RATINGS_SWEEP_SECONDS", default=60, minimum=5)
+CELERY_BEAT_SCHEDULE = {
+    "ratings-sweep": {
+        "task": "evaluation.tasks.ratings_sweep",
+        "schedule": float(VERSUS_RATINGS_SWEEP_SECONDS),
+    },
+    "rating-snapshots-thin": {"task": "evaluation.tasks.snapshots_thin_all", "schedule": 3600.0},
+}
 
 # --- Auth and passwords.
 AUTH_PASSWORD_VALIDATORS = [

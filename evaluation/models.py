@@ -119,8 +119,12 @@ class Vote(models.Model):
         max_length=20, choices=Excluded.choices, default=Excluded.COUNTED, blank=True
     )
     is_imported = models.BooleanField(default=False)
-    # The rater's claim: set once, in the run that adds this vote to the pair counters, so a
-    # vote is counted exactly once even while new votes keep arriving.
+    # Whether the vote is in the pair counters now. The rater adds a vote when it is counted
+    # and not excluded, and takes it out again if it is excluded later (and back in if the
+    # exclusion is lifted), so the counters always equal the sum of the counted votes.
+    counted = models.BooleanField(default=False, editable=False)
+    # The rater's claim: the batch of the run that last flipped `counted`, so that each flip
+    # is added to (or taken from) the counters exactly once even while new votes keep arriving.
     count_batch = models.UUIDField(null=True, blank=True, editable=False)
 
     class Meta:
@@ -133,8 +137,13 @@ class Vote(models.Model):
         indexes = [
             models.Index(
                 fields=["leaderboard"],
-                condition=Q(count_batch__isnull=True),
-                name="vote_uncounted",
+                condition=Q(counted=False, excluded=""),
+                name="vote_to_count",
+            ),
+            models.Index(
+                fields=["leaderboard"],
+                condition=Q(counted=True) & ~Q(excluded=""),
+                name="vote_to_uncount",
             ),
             models.Index(fields=["count_batch"], name="vote_count_batch"),
             models.Index(
@@ -201,6 +210,9 @@ class RatingSnapshot(models.Model):
     component_count = models.PositiveIntegerField(default=1)
     has_bootstrap = models.BooleanField(default=False)
     elapsed_ms = models.FloatField(default=0.0)
+    options = models.JSONField(
+        default=dict, blank=True, help_text="The leaderboard's rating settings this fit used."
+    )
 
     class Meta:
         ordering = ["-created", "-id"]
@@ -229,7 +241,11 @@ class Rating(models.Model):
     both_bad = models.FloatField(default=0)
     win_rate = models.FloatField(null=True, blank=True)
     provisional = models.BooleanField(default=True)
-    component = models.PositiveIntegerField(default=0)
+    component = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Part of the comparison graph (0 = largest); null if unrated.",
+    )
 
     class Meta:
         ordering = ["snapshot_id", "rank", "-score"]
