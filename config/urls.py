@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from evaluation import api as evaluation_api
+from evaluation import api_ratings
 from evaluation import views as evaluation_views
 from leaderboards import api as leaderboards_api
 from leaderboards import views as leaderboards_views
@@ -38,6 +39,16 @@ api_v1 = [
         "leaderboards/<int:leaderboard_id>/models/",
         evaluation_api.LeaderboardModels.as_view(),
         name="leaderboard-models",
+    ),
+    path(
+        "leaderboards/<int:leaderboard_id>/standings/",
+        api_ratings.LeaderboardStandings.as_view(),
+        name="leaderboard-standings",
+    ),
+    path(
+        "leaderboards/<int:leaderboard_id>/win-loss/",
+        api_ratings.LeaderboardWinLoss.as_view(),
+        name="leaderboard-win-loss",
     ),
 ]
 
