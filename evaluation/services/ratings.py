@@ -14,15 +14,19 @@ import logging
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 import numpy as np
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from config.errors import NotFound
-from evaluation.models import PairCount, Rating, RatingSnapshot, Vote
+from config.errors import Conflict, Invalid, NotFound
+from evaluation.models import Model, PairCount, Rating, RatingSnapshot, Vote
 from evaluation.rating import Standings, bootstrap_standings
 from evaluation.selectors import (
     board_counts_get,
@@ -32,7 +36,13 @@ from evaluation.selectors import (
     snapshot_latest,
     standings_fit,
 )
-from leaderboards.models import Leaderboard
+from leaderboards.models import Benchmark, Leaderboard, Prompt
+from leaderboards.services import (
+    LeaderboardSpec,
+    PromptSpec,
+    benchmark_create,
+    leaderboard_create,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -313,3 +323,195 @@ def snapshots_thin(*, leaderboard_id: int, now: datetime | None = None) -> int:
     if drop:
         RatingSnapshot.objects.filter(id__in=drop).delete()
     return len(drop)
+
+
+class BattleRow(Protocol):
+    """One pairwise vote to import (see `evaluation.management.battles.Battle`)."""
+
+    line: int
+    left: str
+    right: str
+    choice: str
+    created: datetime | None
+    prompt: str | None
+
+
+@dataclass(frozen=True)
+class BattlesImported:
+    """What `battles_import` did."""
+
+    leaderboard: Leaderboard
+    created_leaderboard: bool
+    models_created: list[str]
+    prompts_created: int
+    votes: int
+
+
+IMPORT_BATCH = 5000
+
+
+def _import_target(
+    *, leaderboard_name: str, owner_username: str | None
+) -> tuple[Leaderboard | None, Any]:
+    matches = list(
+        Leaderboard.objects.filter(name=leaderboard_name).select_related("benchmark__owner")
+    )
+    if len(matches) > 1:
+        ids = ", ".join(str(lb.pk) for lb in matches)
+        raise Conflict(
+            f"leaderboard: {len(matches)} leaderboards are named {leaderboard_name!r} "
+            f"(ids {ids}); rename one first",
+            field="leaderboard",
+        )
+    leaderboard = matches[0] if matches else None
+    if leaderboard is None:
+        if not owner_username:
+            raise Invalid(
+                f"owner: no leaderboard is named {leaderboard_name!r}; give the owner "
+                "(--owner USERNAME) to create it",
+                field="owner",
+            )
+        user, created = get_user_model().objects.get_or_create(username=owner_username)
+        if created:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+        return None, user
+    owner = leaderboard.benchmark.owner
+    if owner_username and owner.get_username() != owner_username:
+        raise Conflict(
+            f"owner: leaderboard {leaderboard_name!r} belongs to {owner.get_username()!r}, "
+            f"not {owner_username!r}; leave the owner out or give {owner.get_username()!r}",
+            field="owner",
+        )
+    return leaderboard, owner
+
+
+def battles_import(
+    *,
+    leaderboard_name: str,
+    battles: Sequence[BattleRow],
+    owner_username: str | None = None,
+    instruction: str = "Which response is better?",
+    use_prompts: bool = True,
+    progress: Callable[[int], None] | None = None,
+    now: datetime | None = None,
+) -> BattlesImported:
+    """Import pairwise votes into a leaderboard, creating it (public) and its models if needed.
+
+    All or nothing, in one transaction. The votes are stored as imported and counted at once:
+    they go into the pair counters in the same transaction (no recount of a million rows
+    afterwards). Battles name a prompt by its identifier or text; on a new leaderboard those
+    prompts are created, on an existing one an unknown prompt is an error naming the lines
+    (pass `use_prompts=False` to import without prompts). `progress` is called with the
+    number of votes stored after each batch.
+
+    Raises
+    ------
+    Invalid
+        Unknown prompts, or no owner given for a leaderboard that must be created.
+    Conflict
+        Several leaderboards share the name, or the owner given is not the board's owner.
+    """
+    now = now or timezone.now()
+    if not battles:
+        raise Invalid("file: no battle to import", field="file")
+    with transaction.atomic():
+        leaderboard, owner = _import_target(
+            leaderboard_name=leaderboard_name, owner_username=owner_username
+        )
+        wanted = list(dict.fromkeys(b.prompt for b in battles if b.prompt and use_prompts))
+        created_leaderboard = leaderboard is None
+        prompts_created = 0
+        if leaderboard is None:
+            spec = LeaderboardSpec(
+                name=leaderboard_name, instruction=instruction, show_prompt=False
+            )
+            if wanted:
+                benchmark = benchmark_create(
+                    owner=owner,
+                    name=leaderboard_name,
+                    prompts=[
+                        PromptSpec(text=text, identifier=text if len(text) <= 200 else "")
+                        for text in wanted
+                    ],
+                    description="Imported pairwise battles.",
+                    now=now,
+                )
+                prompts_created = len(wanted)
+            else:
+                benchmark = Benchmark.objects.create(
+                    name=leaderboard_name,
+                    owner=owner,
+                    is_public=True,
+                    description="Imported pairwise battles.",
+                    created=now,
+                )
+            leaderboard = leaderboard_create(benchmark=benchmark, spec=spec, now=now)
+        leaderboard = _leaderboard_locked(leaderboard.pk)
+        prompt_ids: dict[str, int] = {}
+        for pk, text, identifier in Prompt.objects.filter(
+            benchmark_id=leaderboard.benchmark_id
+        ).values_list("pk", "text", "identifier"):
+            prompt_ids[text] = pk
+            if identifier:
+                prompt_ids[identifier] = pk
+        unknown = [b for b in battles if use_prompts and b.prompt and b.prompt not in prompt_ids]
+        if unknown:
+            lines = ", ".join(str(b.line) for b in unknown[:20])
+            raise Invalid(
+                f"prompt: {len(unknown)} rows name a prompt this leaderboard does not have "
+                f"(lines {lines}{'...' if len(unknown) > 20 else ''}); import without prompts "
+                "or register them first",
+                field="prompt",
+            )
+        models = dict(
+            Model.objects.filter(benchmark_id=leaderboard.benchmark_id).values_list("name", "pk")
+        )
+        names = list(dict.fromkeys(name for b in battles for name in (b.left, b.right)))
+        new_names = [name for name in names if name not in models]
+        Model.objects.bulk_create(
+            Model(benchmark_id=leaderboard.benchmark_id, name=name, owner=owner, created=now)
+            for name in new_names
+        )
+        models = dict(
+            Model.objects.filter(benchmark_id=leaderboard.benchmark_id).values_list("name", "pk")
+        )
+        batch = uuid.uuid4()
+        deltas: Delta = defaultdict(lambda: [0, 0, 0, 0])
+        outcome = {"left": 0, "right": 1, "tie": 2, "both_bad": 3}
+        stored = 0
+        for start in range(0, len(battles), IMPORT_BATCH):
+            rows = []
+            for b in battles[start : start + IMPORT_BATCH]:
+                left, right = models[b.left], models[b.right]
+                prompt_id = prompt_ids.get(b.prompt) if use_prompts and b.prompt else None
+                rows.append(
+                    Vote(
+                        leaderboard_id=leaderboard.pk,
+                        prompt_id=prompt_id,
+                        left_model_id=left,
+                        right_model_id=right,
+                        choice=b.choice,
+                        created=b.created or now,
+                        is_imported=True,
+                        counted=True,
+                        count_batch=batch,
+                    )
+                )
+                code = outcome[b.choice]
+                if left > right:
+                    left, right = right, left
+                    code = {0: 1, 1: 0}.get(code, code)
+                deltas[(prompt_id, left, right)][code] += 1
+            Vote.objects.bulk_create(rows, batch_size=IMPORT_BATCH)
+            stored += len(rows)
+            if progress is not None:
+                progress(stored)
+        pair_counts_add(leaderboard_id=leaderboard.pk, deltas=deltas)
+    return BattlesImported(
+        leaderboard=leaderboard,
+        created_leaderboard=created_leaderboard,
+        models_created=new_names,
+        prompts_created=prompts_created,
+        votes=stored,
+    )
