@@ -20,7 +20,14 @@ from versus.errors import (
     VersusConnectionError,
     VersusError,
 )
-from versus.leaderboard import Leaderboard, LeaderboardAPI, LeaderboardOptions
+from versus.leaderboard import (
+    Leaderboard,
+    LeaderboardAPI,
+    LeaderboardOptions,
+    Standings,
+    StandingsRow,
+    WinLossMatrix,
+)
 from versus.model import DataType, Model
 from versus.prompts import Prompt, PromptInput
 
@@ -43,10 +50,13 @@ __all__ = [
     "PromptInput",
     "RateLimited",
     "ServerError",
+    "Standings",
+    "StandingsRow",
     "ValidationError",
     "VersusClient",
     "VersusConnectionError",
     "VersusError",
+    "WinLossMatrix",
     "__version__",
     "extension_for",
 ]

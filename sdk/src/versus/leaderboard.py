@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack
@@ -82,6 +82,160 @@ def leaderboard_settings(
         "excluded_tags": list(excluded_tags or []),
         **_checked_options(options),
     }
+
+
+def _tags_param(tags: Sequence[str] | None) -> dict[str, str | int] | None:
+    if tags is None:
+        return None
+    if isinstance(tags, str):
+        raise TypeError(f"tags: give a list of tags, not the string {tags!r}")
+    cleaned = [tag.strip() for tag in tags if tag.strip()]
+    if not cleaned:
+        raise ValueError("tags: give at least one tag, or None for every prompt")
+    if any("," in tag for tag in cleaned):
+        raise ValueError("tags: a tag cannot contain a comma")
+    return {"tags": ",".join(cleaned)}
+
+
+@dataclass(frozen=True)
+class StandingsRow:
+    """One model's line in the standings.
+
+    Attributes
+    ----------
+    rank : int or None
+        1 + the number of models whose 95% interval lies wholly above this one's, so models
+        with overlapping intervals share a rank. None for a model without counted votes.
+    model : str
+    model_id : int
+    score : float or None
+        Elo-like score, 1000 + 400 * theta / ln(10), the mean model at 1000.
+    ci_low, ci_high : float or None
+        The 95% interval of the score.
+    rank_low, rank_high : int or None
+        The 95% bootstrap interval of the rank (None until the background bootstrap ran).
+    votes, wins, losses, ties, both_bad : int
+        Counted votes and their outcomes.
+    win_rate : float or None
+        (wins + ties / 2) / counted votes.
+    provisional : bool
+        Fewer votes than the leaderboard's ``min_votes``.
+    component : int or None
+        Part of the comparison graph (0 for the largest); scores compare within a part.
+    """
+
+    rank: int | None
+    model: str
+    model_id: int
+    score: float | None
+    ci_low: float | None
+    ci_high: float | None
+    rank_low: int | None
+    rank_high: int | None
+    votes: int
+    wins: int
+    losses: int
+    ties: int
+    both_bad: int
+    win_rate: float | None
+    provisional: bool
+    component: int | None
+
+
+@dataclass(frozen=True)
+class Standings:
+    """A leaderboard's standings; iterate over it (or read ``rows``) for the models, best first.
+
+    Attributes
+    ----------
+    rows : list of StandingsRow
+        Best first, by part of the comparison graph; models without votes last.
+    computed_at : datetime or None
+        When the standings were fitted (None before the first fit).
+    vote_count, excluded_count : int
+        Counted votes, and stored votes left out of the fit (flagged voters, gold checks...).
+    stored : bool
+        True for the published snapshot; False for standings fitted on request (``tags``).
+    tags : list of str or None
+    tie_model : str
+    tie_parameter : float or None
+        Davidson's fitted tie parameter (None for ties as half).
+    connected : bool
+        False when some models were never compared, even indirectly, with the others.
+    has_bootstrap : bool
+        Whether ``rank_low``/``rank_high`` are filled.
+    """
+
+    rows: list[StandingsRow]
+    computed_at: datetime | None
+    vote_count: int
+    excluded_count: int
+    stored: bool
+    tags: list[str] | None
+    tie_model: str
+    tie_parameter: float | None
+    connected: bool
+    has_bootstrap: bool
+    leaderboard_id: int
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> Standings:
+        """Build `Standings` from the server's JSON."""
+        names = {f.name for f in fields(StandingsRow)}
+        return cls(
+            rows=[
+                StandingsRow(**{k: v for k, v in row.items() if k in names})
+                for row in body.get("rows", [])
+            ],
+            computed_at=parse_time(body.get("computed_at")),
+            vote_count=int(body.get("vote_count", 0)),
+            excluded_count=int(body.get("excluded_count", 0)),
+            stored=bool(body.get("stored", False)),
+            tags=body.get("tags"),
+            tie_model=str(body.get("tie_model", "half")),
+            tie_parameter=body.get("tie_parameter"),
+            connected=bool(body.get("connected", True)),
+            has_bootstrap=bool(body.get("has_bootstrap", False)),
+            leaderboard_id=int(body.get("leaderboard", 0)),
+        )
+
+    def __iter__(self) -> Iterator[StandingsRow]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, model: str) -> StandingsRow:
+        """The row of the model named ``model``."""
+        for row in self.rows:
+            if row.model == model:
+                return row
+        raise KeyError(f"no model named {model!r} in these standings")
+
+
+@dataclass(frozen=True)
+class WinLossMatrix:
+    """Head-to-head counts: ``wins[r][c]`` is how often ``models[r]`` beat ``models[c]``.
+
+    On an inverse leaderboard a "win" is being picked as worse less often; ``ties`` and
+    ``both_bad`` are symmetric.
+    """
+
+    models: list[str]
+    model_ids: list[int]
+    wins: list[list[int]]
+    ties: list[list[int]]
+    both_bad: list[list[int]]
+    vote_count: int
+    tags: list[str] | None
+
+    def record(self, model: str, opponent: str) -> tuple[int, int, int]:
+        """``(wins, losses, ties)`` of ``model`` against ``opponent`` (both-bad as ties)."""
+        try:
+            r, c = self.models.index(model), self.models.index(opponent)
+        except ValueError:
+            raise KeyError(f"{model!r} or {opponent!r} is not on this leaderboard") from None
+        return self.wins[r][c], self.wins[c][r], self.ties[r][c] + self.both_bad[r][c]
 
 
 @dataclass(repr=False, eq=False)
@@ -216,6 +370,50 @@ class Leaderboard:
         """The models entered on this leaderboard's benchmark, with their metadata."""
         body = self._client().get(f"{self._path}models/")
         return [Model.from_json(item) for item in body]
+
+    def get_standings(self, tags: Sequence[str] | None = None) -> Standings:
+        """The leaderboard's standings: scores with 95% intervals, ranks and vote tallies.
+
+        Parameters
+        ----------
+        tags : list of str, optional
+            Fit only the votes on prompts carrying any of these tags (computed on request,
+            not stored). Every prompt when None.
+
+        Returns
+        -------
+        Standings
+            The latest published fit (refreshed a few seconds after votes arrive), with its
+            time and vote count; iterate over it for the rows, best first.
+
+        Raises
+        ------
+        ValidationError
+            A tag no prompt of this leaderboard carries (the message lists the tags).
+        NotFoundError
+            No such leaderboard, or it is private to another owner.
+        """
+        body = self._client().get(f"{self._path}standings/", params=_tags_param(tags))
+        return Standings.from_json(body)
+
+    def get_win_loss_matrix(self, tags: Sequence[str] | None = None) -> WinLossMatrix:
+        """Head-to-head counts between every two models (see `WinLossMatrix`).
+
+        Parameters
+        ----------
+        tags : list of str, optional
+            Count only the votes on prompts carrying any of these tags.
+        """
+        body = self._client().get(f"{self._path}win-loss/", params=_tags_param(tags))
+        return WinLossMatrix(
+            models=list(body["models"]),
+            model_ids=list(body["model_ids"]),
+            wins=body["wins"],
+            ties=body["ties"],
+            both_bad=body["both_bad"],
+            vote_count=int(body["vote_count"]),
+            tags=body.get("tags"),
+        )
 
     def get_benchmark(self) -> Benchmark:
         """The benchmark this leaderboard belongs to, with its prompts and sibling leaderboards."""
