@@ -1,0 +1,156 @@
+"""The rater under real concurrency: PostgreSQL row locks, the Redis lock, a real Celery worker.
+
+Run with DATABASE_URL (PostgreSQL) and REDIS_URL set; skipped otherwise.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import F, Sum
+
+from config.celery import app as celery_app
+from evaluation import tasks
+from evaluation.models import PairCount, RatingSnapshot, Vote
+from evaluation.selectors import snapshot_latest
+from evaluation.services.ratings import ratings_recompute
+from tests.rating.boards import add_votes, board, random_votes
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+
+def in_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
+    """Run `work(k)` in `count` threads released at once; return results or exceptions."""
+    start = threading.Barrier(count)
+    results: list[Any] = [None] * count
+
+    def run(k: int) -> None:
+        try:
+            start.wait()
+            results[k] = work(k)
+        except Exception as exc:  # the test must see it
+            results[k] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def counted_total(leaderboard: Any) -> int:
+    totals = PairCount.objects.filter(leaderboard=leaderboard).aggregate(
+        n=Sum(F("a_wins") + F("b_wins") + F("ties") + F("both_bad"))
+    )
+    return int(totals["n"] or 0)
+
+
+def test_concurrent_recomputes_while_votes_arrive_count_every_vote_once(owner):
+    leaderboard, models = board(owner, 5)
+    add_votes(leaderboard, random_votes(models, 300, seed=1))
+
+    def work(k: int) -> Any:
+        if k % 2:
+            # Voters: batches of votes committed while the rater runs.
+            for batch in range(5):
+                add_votes(leaderboard, random_votes(models, 20, seed=100 * k + batch))
+            return "voted"
+        return ratings_recompute(leaderboard_id=leaderboard.pk).vote_count
+
+    results = in_threads(8, work)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    total = Vote.objects.filter(leaderboard=leaderboard).count()
+    assert total == 300 + 4 * 5 * 20
+    final = ratings_recompute(leaderboard_id=leaderboard.pk)
+    assert final.vote_count == counted_total(leaderboard) == total
+    # Snapshots appear in the order their counts were taken: never fewer votes later.
+    counts = list(
+        RatingSnapshot.objects.filter(leaderboard=leaderboard)
+        .order_by("created", "id")
+        .values_list("vote_count", flat=True)
+    )
+    assert counts == sorted(counts)
+
+
+def test_concurrent_exclusions_and_recomputes_leave_exact_counters(owner):
+    leaderboard, models = board(owner, 4)
+    votes = add_votes(leaderboard, random_votes(models, 400, seed=2))
+    ratings_recompute(leaderboard_id=leaderboard.pk)
+    ids = [v.pk for v in votes]
+
+    def work(k: int) -> Any:
+        if k < 3:
+            # An operator flags, unflags and flags again slices of the votes.
+            for step in range(4):
+                chosen = ids[k::3][step * 10 : step * 10 + 40]
+                Vote.objects.filter(pk__in=chosen).update(excluded="" if step == 2 else "flagged")
+            return "excluded"
+        return ratings_recompute(leaderboard_id=leaderboard.pk).vote_count
+
+    results = in_threads(6, work)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    final = ratings_recompute(leaderboard_id=leaderboard.pk)
+    counted = Vote.objects.filter(leaderboard=leaderboard, excluded="").count()
+    assert final.vote_count == counted_total(leaderboard) == counted
+    assert final.excluded_count == 400 - counted
+    assert not Vote.objects.filter(leaderboard=leaderboard, counted=True).exclude(excluded="")
+
+
+def test_the_redis_lock_lets_one_run_in_and_frees_itself_after_its_ttl(owner, monkeypatch):
+    leaderboard, _ = board(owner, 2)
+    everyone_tried = threading.Barrier(6)
+
+    def work(k: int) -> bool:
+        with tasks.leaderboard_lock(leaderboard.pk) as held:
+            everyone_tried.wait(10)
+            return held
+
+    assert sorted(in_threads(6, work)) == [False] * 5 + [True]
+    client = tasks._redis()
+    key = tasks._lock_key(leaderboard.pk)
+    assert not client.exists(key)
+
+    monkeypatch.setattr(tasks, "LOCK_SECONDS", 1)
+    stalled = tasks.leaderboard_lock(leaderboard.pk)
+    assert stalled.__enter__()
+    time.sleep(1.2)  # the holder stalled past its TTL: the lock frees itself
+    successor = tasks.leaderboard_lock(leaderboard.pk)
+    assert successor.__enter__()
+    stalled.__exit__(None, None, None)
+    assert client.exists(key)  # the stalled holder could not free its successor's lock
+    successor.__exit__(None, None, None)
+    assert not client.exists(key)
+
+
+def test_a_real_worker_publishes_once_for_a_burst_of_votes_then_bootstraps(owner, settings):
+    settings.VERSUS_RATINGS_DEBOUNCE_SECONDS = 1
+    leaderboard, models = board(owner, 4)
+    cache.delete(tasks._pending_key(leaderboard.pk))
+
+    celery_app.conf.task_always_eager = False
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=20):
+        for k in range(10):
+            add_votes(leaderboard, random_votes(models, 10, seed=k))
+            tasks.ratings_refresh_soon(leaderboard.pk)  # as vote_record does after commit
+        deadline = time.monotonic() + 30
+        snapshot = None
+        while time.monotonic() < deadline:
+            snapshot = snapshot_latest(leaderboard=leaderboard)
+            if snapshot is not None and snapshot.has_bootstrap:
+                break
+            time.sleep(0.2)
+    assert snapshot is not None
+    assert snapshot.vote_count == 100
+    assert snapshot.has_bootstrap
+    # Ten votes within the debounce interval: one refresh.
+    assert RatingSnapshot.objects.filter(leaderboard=leaderboard).count() == 1
