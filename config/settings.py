@@ -279,3 +279,21 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- Matchmaking and voting (matchmaking/). Rates are DRF rate strings ("60/min"); empty = off.
+VERSUS_MATCHUP_TTL_SECONDS = env_int("VERSUS_MATCHUP_TTL_SECONDS", default=1800, minimum=10)
+VERSUS_MIN_VIEW_MS = env_int("VERSUS_MIN_VIEW_MS", default=800)
+VERSUS_TRUST_THRESHOLD_PERCENT = env_int("VERSUS_TRUST_THRESHOLD_PERCENT", default=60)
+VERSUS_GOLD_SHARE_PERCENT = env_int("VERSUS_GOLD_SHARE_PERCENT", default=5)
+VERSUS_QUEUE_SIZE = env_int("VERSUS_QUEUE_SIZE", default=200, minimum=1)
+VERSUS_QUEUE_LOW = env_int("VERSUS_QUEUE_LOW", default=50)
+VERSUS_QUEUE_IDLE_SECONDS = env_int("VERSUS_QUEUE_IDLE_SECONDS", default=600)
+VERSUS_QUEUE_REFILL_SECONDS = env_int("VERSUS_QUEUE_REFILL_SECONDS", default=60, minimum=5)
+VERSUS_RATE_VOTER = env.str("VERSUS_RATE_VOTER", default="60/min")
+VERSUS_RATE_IP = env.str("VERSUS_RATE_IP", default="1200/min")
+# Per-IP limits read X-Forwarded-For only behind this many trusted proxies (0: REMOTE_ADDR).
+REST_FRAMEWORK["NUM_PROXIES"] = env_int("VERSUS_NUM_PROXIES", default=0)
+CELERY_BEAT_SCHEDULE["matchups-sweep"] = {
+    "task": "matchmaking.tasks.matchups_sweep",
+    "schedule": float(VERSUS_QUEUE_REFILL_SECONDS),
+}

@@ -61,3 +61,6 @@ urlpatterns = [
     path("media/o/<uuid:public_id>", evaluation_views.output_media, name="output-media"),
     path("media/a/<int:prompt_id>", evaluation_views.prompt_asset, name="prompt-asset"),
 ]
+
+# Voting: the page of a leaderboard and the voter's JSON API (matchmaking/urls.py).
+urlpatterns += [path("", include("matchmaking.urls"))]

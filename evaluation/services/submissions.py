@@ -178,6 +178,10 @@ def model_submit(
             for output in outputs:
                 output.model = model
             Output.objects.bulk_create(outputs)
+            # A new model means new pairs: refill the leaderboards' matchmaking queues now.
+            from matchmaking.services import benchmark_changed
+
+            transaction.on_commit(lambda: benchmark_changed(benchmark_id=locked.pk))
     except IntegrityError:
         for saved in stored:
             default_storage.delete(saved)

@@ -1,0 +1,142 @@
+"""Reads of the matchmaking app: a board's state as arrays, a voter's history."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import numpy as np
+from django.db.models import F, Sum
+from numpy.typing import NDArray
+
+from evaluation.models import Model, Output, PairCount
+from evaluation.rating import compute_standings
+from evaluation.selectors import pair_counts_get
+from leaderboards.models import Leaderboard
+from leaderboards.selectors import leaderboard_prompts
+from matchmaking.models import Matchup, Voter
+
+
+@dataclass
+class BoardState:
+    """What pair selection reads about a leaderboard, indexed as `select_pairs` wants.
+
+    Row ``p`` is the prompt ``prompt_ids[p]`` (only prompts the leaderboard's tags allow),
+    column ``m`` the model ``model_ids[m]`` (every model of the benchmark, in id order, the
+    rater's order); ``output_ids[p, m]`` is that model's output for that prompt, 0 when there is
+    none or the model is inactive.
+    """
+
+    prompt_ids: list[int]
+    model_ids: list[int]
+    output_ids: NDArray[np.int64]
+    theta: NDArray[np.float64] | None
+    cov: NDArray[np.float64] | None
+    component: NDArray[np.int64] | None
+    model_votes: NDArray[np.int64]
+    prompt_use: NDArray[np.int64]
+    complete: bool = True
+    """False when `prompt_ids` is a random subset of the allowed prompts."""
+
+    @property
+    def has_output(self) -> NDArray[np.bool_]:
+        return self.output_ids > 0
+
+    def has_pairs(self) -> bool:
+        """Whether some prompt has outputs of at least two models."""
+        return bool((self.has_output.sum(axis=1) >= 2).any()) if self.prompt_ids else False
+
+
+def board_state_get(
+    *,
+    leaderboard: Leaderboard,
+    with_ratings: bool = True,
+    max_prompts: int | None = None,
+    rng: random.Random | None = None,
+) -> BoardState:
+    """The leaderboard's prompts, models, outputs, current ratings and prompt use.
+
+    Ratings are fitted from the pair counters (cheap: pairs x prompts rows), so a matchmaker
+    that runs between two published snapshots still sees the latest counted votes.
+    `max_prompts` draws a random subset of the allowed prompts: the web process's direct choice
+    reads a bounded number of output rows however large the benchmark is.
+    """
+    prompts = leaderboard_prompts(leaderboard=leaderboard)
+    prompt_ids = [p.pk for p in prompts]
+    complete = max_prompts is None or len(prompt_ids) <= max_prompts
+    if not complete:
+        prompt_ids = sorted((rng or random).sample(prompt_ids, max_prompts or 0))
+    model_ids = list(
+        Model.objects.filter(benchmark_id=leaderboard.benchmark_id)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    row = {pk: k for k, pk in enumerate(prompt_ids)}
+    col = {pk: k for k, pk in enumerate(model_ids)}
+    output_ids = np.zeros((len(prompt_ids), len(model_ids)), dtype=np.int64)
+    outputs = Output.objects.filter(
+        prompt_id__in=prompt_ids,
+        model__benchmark_id=leaderboard.benchmark_id,
+        model__is_active=True,
+    ).values_list("id", "prompt_id", "model_id")
+    for output_id, prompt_id, model_id in outputs:
+        output_ids[row[prompt_id], col[model_id]] = output_id
+
+    theta = cov = component = None
+    model_votes = np.zeros(len(model_ids), dtype=np.int64)
+    if with_ratings and model_ids:
+        counts = pair_counts_get(leaderboard=leaderboard, model_ids=model_ids)
+        if counts.i.size:
+            standings = compute_standings(
+                counts,
+                tie_model=leaderboard.tie_model,  # type: ignore[arg-type]
+                both_bad=leaderboard.both_bad,  # type: ignore[arg-type]
+                min_votes=leaderboard.min_votes,
+                inverse=leaderboard.inverse_ranking,
+            )
+            theta, cov, component = standings.theta, standings.cov, standings.component
+            model_votes = np.rint(standings.votes).astype(np.int64)
+
+    prompt_use = np.zeros(len(prompt_ids), dtype=np.int64)
+    if prompt_ids:
+        used = (
+            PairCount.objects.filter(leaderboard=leaderboard, prompt_id__in=prompt_ids)
+            .values("prompt_id")
+            .annotate(n=Sum(F("a_wins") + F("b_wins") + F("ties") + F("both_bad")))
+            .values_list("prompt_id", "n")
+            .order_by()
+        )
+        for prompt_id, n in used:
+            prompt_use[row[prompt_id]] = n or 0
+    return BoardState(
+        prompt_ids=prompt_ids,
+        model_ids=model_ids,
+        output_ids=output_ids,
+        theta=theta,
+        cov=cov,
+        component=component,
+        model_votes=model_votes,
+        prompt_use=prompt_use,
+        complete=complete,
+    )
+
+
+def voter_seen(*, voter: Voter, leaderboard: Leaderboard) -> set[tuple[int, int, int]]:
+    """(prompt id, smaller model id, larger model id) of every matchup issued to `voter` here."""
+    return set(
+        Matchup.objects.filter(voter=voter, leaderboard=leaderboard).values_list(
+            "prompt_id", "model_low", "model_high"
+        )
+    )
+
+
+def matchup_open(*, voter: Voter, leaderboard: Leaderboard, now: object) -> Matchup | None:
+    """The voter's newest matchup on this board that is neither voted nor expired."""
+    return (
+        Matchup.objects.filter(
+            voter=voter, leaderboard=leaderboard, closed_at__isnull=True, expires_at__gt=now
+        )
+        .select_related("prompt", "left", "right")
+        .order_by("-issued_at", "-id")
+        .first()
+    )

@@ -1,0 +1,530 @@
+"""Writes of the matchmaking app: voters, issuing matchups, recording votes, reports, refills.
+
+The path of one pair: the Celery matchmaker (`matchups_refill`) chooses a batch from the
+database and swaps it into the leaderboard's Redis queue; `matchup_issue` pops a candidate the
+voter has not seen (or, without a usable queue, chooses one directly) and writes a Matchup bound
+to the voter with an expiry; `vote_record` accepts one vote for it and hands the rating refresh
+to Celery after commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from config.errors import Conflict, Gone, Invalid, NotFound
+from evaluation.models import Output, OutputReport, Vote
+from leaderboards.models import Leaderboard
+from matchmaking import queue
+from matchmaking.models import GoldMatchup, Matchup, Voter
+from matchmaking.queue import Candidate
+from matchmaking.selection import select_pair, select_pairs
+from matchmaking.selectors import BoardState, board_state_get, matchup_open, voter_seen
+
+logger = logging.getLogger(__name__)
+
+TRUST_PRIOR = 3
+"""A voter's trust is (gold answers right + TRUST_PRIOR) / (gold answers + TRUST_PRIOR)."""
+
+POP_COUNT = 8
+"""Candidates popped at once: enough that a voter who judged a few still finds one."""
+
+DIRECT_MAX_PROMPTS = 64
+"""Prompts the web process reads for a direct choice (a random subset on larger boards)."""
+
+LAST_SEEN_EVERY = timedelta(minutes=5)
+MAX_REPORT_REASON = 500
+
+
+def _option(name: str, default: Any) -> Any:
+    return getattr(settings, name, default)
+
+
+def matchup_ttl() -> timedelta:
+    """How long an issued matchup takes a vote."""
+    return timedelta(seconds=_option("VERSUS_MATCHUP_TTL_SECONDS", 1800))
+
+
+# --- Voters -------------------------------------------------------------------------------
+
+
+def voter_get_or_create(
+    *, user: Any | None = None, session_key: str | None = None, now: datetime | None = None
+) -> Voter:
+    """The voter behind a logged-in user, else behind an anonymous browser session.
+
+    Two first requests of one browser may race here; the unique columns make one of them read
+    the other's row instead of creating a second voter.
+    """
+    now = now or timezone.now()
+    if user is not None and getattr(user, "is_authenticated", False):
+        lookup: dict[str, Any] = {"user": user}
+    elif session_key:
+        lookup = {"session_key": session_key}
+    else:
+        raise Invalid("a voter needs a browser session or a logged-in user", code="no_session")
+    voter, created = Voter.objects.get_or_create(
+        **lookup, defaults={"created": now, "last_seen": now}
+    )
+    if not created and now - voter.last_seen > LAST_SEEN_EVERY:
+        # At most one write per voter and interval, not one per request.
+        Voter.objects.filter(pk=voter.pk).update(last_seen=now)
+        voter.last_seen = now
+    return voter
+
+
+# --- Issuing matchups ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Issued:
+    """What `matchup_issue` answers: a matchup, or why there is none."""
+
+    matchup: Matchup | None
+    reason: str = ""
+    """``""`` with a matchup; ``"nothing_to_compare"`` when no prompt has two models' outputs;
+    ``"all_seen"`` when this voter has been shown every pair on every prompt."""
+
+
+def matchup_issue(
+    *,
+    leaderboard: Leaderboard,
+    voter: Voter,
+    now: datetime | None = None,
+    rng: random.Random | None = None,
+) -> Issued:
+    """Give `voter` a matchup of `leaderboard`: their open one, a gold check, or a new pair.
+
+    A new pair comes from the leaderboard's queue (skipping pairs this voter was shown on that
+    prompt); when Redis is down or the queue is empty the pair is chosen here, directly, and a
+    refill is requested. Never raises for a missing queue or broker.
+    """
+    now = now or timezone.now()
+    rng = rng or random.Random()
+    current = matchup_open(voter=voter, leaderboard=leaderboard, now=now)
+    if current is not None:
+        return Issued(current)
+    gold = _gold_issue(leaderboard=leaderboard, voter=voter, now=now, rng=rng)
+    if gold is not None:
+        return Issued(gold)
+    seen = voter_seen(voter=voter, leaderboard=leaderboard)
+    board: BoardState | None = None
+    for _ in range(3):
+        candidate = _from_queue(leaderboard, seen=seen)
+        if candidate is None:
+            if board is None:
+                board = board_state_get(
+                    leaderboard=leaderboard, max_prompts=DIRECT_MAX_PROMPTS, rng=rng
+                )
+            candidate = _direct_choice(board, seen=seen, rng=rng)
+            if candidate is None and not board.complete:
+                # The voter has seen everything on a sample of the prompts: look at them all.
+                board = board_state_get(leaderboard=leaderboard)
+                candidate = _direct_choice(board, seen=seen, rng=rng)
+            if candidate is None:
+                return Issued(None, "all_seen" if board.has_pairs() else "nothing_to_compare")
+        matchup = _matchup_create(leaderboard, voter, candidate, now=now)
+        if matchup is not None:
+            return Issued(matchup)
+        # Taken by a concurrent request of this voter: try another pair.
+        seen.add((candidate.prompt_id, candidate.model_low, candidate.model_high))
+    return Issued(None, "all_seen")
+
+
+def _from_queue(leaderboard: Leaderboard, *, seen: set[tuple[int, int, int]]) -> Candidate | None:
+    popped = queue.queue_pop(leaderboard.pk, count=POP_COUNT)
+    if popped is None:
+        return None  # no Redis: the caller chooses directly
+    candidates, left = popped
+    if left < _option("VERSUS_QUEUE_LOW", 50):
+        queue_refill_soon(leaderboard.pk)
+    if not candidates:
+        return None
+    valid = _still_valid(leaderboard, candidates)
+    chosen: Candidate | None = None
+    unused: list[Candidate] = []
+    for candidate in candidates:
+        if candidate not in valid:
+            continue  # stale (model deactivated, prompt untagged): drop it
+        if chosen is None and (
+            (candidate.prompt_id, candidate.model_low, candidate.model_high) not in seen
+        ):
+            chosen = candidate
+        else:
+            unused.append(candidate)
+    queue.queue_push_back(leaderboard.pk, unused)
+    return chosen
+
+
+def _still_valid(leaderboard: Leaderboard, candidates: list[Candidate]) -> set[Candidate]:
+    """Candidates whose outputs still belong to active models of this board on allowed prompts."""
+    ids = {c.left_output_id for c in candidates} | {c.right_output_id for c in candidates}
+    rows = {
+        output_id: (prompt_id, model_id, tags)
+        for output_id, prompt_id, model_id, tags in Output.objects.filter(
+            pk__in=ids, model__is_active=True, model__benchmark_id=leaderboard.benchmark_id
+        ).values_list("id", "prompt_id", "model_id", "prompt__tags")
+    }
+    valid = set()
+    for c in candidates:
+        left, right = rows.get(c.left_output_id), rows.get(c.right_output_id)
+        if left is None or right is None:
+            continue
+        models = {left[1], right[1]}
+        if (
+            left[0] == right[0] == c.prompt_id
+            and models == {c.model_low, c.model_high}
+            and c.model_low < c.model_high
+            and leaderboard.allows_tags(list(left[2] or []))
+        ):
+            valid.add(c)
+    return valid
+
+
+def _candidates_from_picks(board: BoardState, picks: np.ndarray) -> list[Candidate]:
+    out = []
+    for prompt, left, right in picks:
+        left_model, right_model = board.model_ids[int(left)], board.model_ids[int(right)]
+        out.append(
+            Candidate(
+                prompt_id=board.prompt_ids[int(prompt)],
+                left_output_id=int(board.output_ids[prompt, left]),
+                right_output_id=int(board.output_ids[prompt, right]),
+                model_low=min(left_model, right_model),
+                model_high=max(left_model, right_model),
+            )
+        )
+    return out
+
+
+def _direct_choice(
+    board: BoardState, *, seen: set[tuple[int, int, int]], rng: random.Random
+) -> Candidate | None:
+    """One pair chosen now, in the web process, by the same rule as the queue's batches."""
+    if not board.prompt_ids or len(board.model_ids) < 2:
+        return None
+    row = {pk: k for k, pk in enumerate(board.prompt_ids)}
+    col = {pk: k for k, pk in enumerate(board.model_ids)}
+    exclude = [
+        (row[p], col[low], col[high])
+        for p, low, high in seen
+        if p in row and low in col and high in col
+    ]
+    pick = select_pair(
+        has_output=board.has_output,
+        theta=board.theta,
+        cov=board.cov,
+        component=board.component,
+        model_votes=board.model_votes,
+        prompt_use=board.prompt_use,
+        exclude=exclude,
+        rng=np.random.default_rng(rng.getrandbits(64)),
+    )
+    if pick is None:
+        return None
+    return _candidates_from_picks(board, np.array([pick], dtype=np.int64))[0]
+
+
+def _matchup_create(
+    leaderboard: Leaderboard,
+    voter: Voter,
+    candidate: Candidate,
+    *,
+    now: datetime,
+    gold: GoldMatchup | None = None,
+) -> Matchup | None:
+    """Write the matchup; None when the voter was already shown this pair on this prompt."""
+    try:
+        # A savepoint: a concurrent request of the same voter may have taken this pair.
+        with transaction.atomic():
+            return Matchup.objects.create(
+                leaderboard=leaderboard,
+                prompt_id=candidate.prompt_id,
+                left_id=candidate.left_output_id,
+                right_id=candidate.right_output_id,
+                model_low=candidate.model_low,
+                model_high=candidate.model_high,
+                voter=voter,
+                gold=gold,
+                issued_at=now,
+                expires_at=now + matchup_ttl(),
+            )
+    except IntegrityError:
+        return None
+
+
+def _gold_issue(
+    *, leaderboard: Leaderboard, voter: Voter, now: datetime, rng: random.Random
+) -> Matchup | None:
+    """Now and then, a known-answer matchup the voter has not had; more often for newcomers."""
+    share = _option("VERSUS_GOLD_SHARE_PERCENT", 5) / 100.0
+    if voter.gold_seen < 2:
+        share = max(share, 0.25)  # measure a newcomer's trust early
+    if share <= 0 or rng.random() >= share:
+        return None
+    had = Matchup.objects.filter(voter=voter, gold__isnull=False).values("gold_id")
+    golds = list(
+        GoldMatchup.objects.filter(leaderboard=leaderboard, is_active=True)
+        .exclude(pk__in=had)
+        .select_related("left", "right")[:20]
+    )
+    rng.shuffle(golds)
+    for gold in golds:
+        left, right = gold.left, gold.right
+        if not (left.prompt_id == right.prompt_id == gold.prompt_id) or (
+            left.model_id == right.model_id
+        ):
+            continue
+        if rng.random() < 0.5:
+            left, right = right, left
+        candidate = Candidate(
+            prompt_id=gold.prompt_id,
+            left_output_id=left.pk,
+            right_output_id=right.pk,
+            model_low=min(left.model_id, right.model_id),
+            model_high=max(left.model_id, right.model_id),
+        )
+        matchup = _matchup_create(leaderboard, voter, candidate, now=now, gold=gold)
+        if matchup is not None:
+            return matchup
+    return None
+
+
+# --- Votes --------------------------------------------------------------------------------
+
+
+def _gold_expected(matchup: Matchup, gold: GoldMatchup) -> str:
+    """The gold answer in the matchup's own left/right, which may be swapped."""
+    expected = gold.expected
+    if matchup.left_id == gold.right_id:
+        swap = {Vote.Choice.LEFT: Vote.Choice.RIGHT, Vote.Choice.RIGHT: Vote.Choice.LEFT}
+        expected = swap.get(expected, expected)  # type: ignore[call-overload]
+    return str(expected)
+
+
+def trust_from(*, gold_seen: int, gold_correct: int) -> float:
+    """A voter's trust from their gold answers: 1.0 with none, falling with wrong answers."""
+    return (gold_correct + TRUST_PRIOR) / (gold_seen + TRUST_PRIOR)
+
+
+@transaction.atomic
+def vote_record(*, matchup_id: int, voter: Voter, choice: str, now: datetime | None = None) -> Vote:
+    """Record `voter`'s answer to a matchup issued to them: once, before it expires.
+
+    Server time only. Votes from a flagged or low-trust voter, faster than the minimum view
+    time, or on a gold check are stored with their reason in `excluded` and left out of the
+    ratings. The ratings refresh is queued after commit and never fails the vote.
+    """
+    if choice not in Vote.Choice.values:
+        allowed = ", ".join(repr(v) for v in Vote.Choice.values)
+        raise Invalid(f"choice: {choice!r} is not allowed; use one of {allowed}", field="choice")
+    now = now or timezone.now()
+    # The row lock serialises concurrent votes on one matchup: the first closes it, the others
+    # then see it closed. The one-to-one column on Vote is the backstop.
+    matchup = (
+        Matchup.objects.select_for_update(of=("self",))
+        .select_related("left", "right", "gold", "leaderboard")
+        .filter(pk=matchup_id, voter_id=voter.pk)
+        .first()
+    )
+    if matchup is None:
+        raise NotFound(f"matchup {matchup_id} was not issued to you", code="matchup_not_found")
+    if matchup.closed_at is not None:
+        if Vote.objects.filter(matchup_id=matchup.pk).exists():
+            raise Conflict(
+                f"matchup {matchup_id} already has your vote; ask for the next matchup",
+                code="already_voted",
+            )
+        raise Gone(f"matchup {matchup_id} was closed without a vote", code="matchup_closed")
+    if matchup.expires_at <= now:
+        raise Gone(
+            f"matchup {matchup_id} expired at {matchup.expires_at.isoformat()}; "
+            "ask for the next matchup",
+            code="matchup_expired",
+        )
+    leaderboard = matchup.leaderboard
+    if not leaderboard.is_active:
+        raise Gone(f"leaderboard {leaderboard.pk} takes no more votes", code="leaderboard_closed")
+
+    view_ms = max(0, int((now - matchup.issued_at).total_seconds() * 1000))
+    trust, flagged = voter.trust, voter.is_flagged
+    if matchup.gold is not None:
+        locked = Voter.objects.select_for_update().get(pk=voter.pk)
+        locked.gold_seen += 1
+        if choice == _gold_expected(matchup, matchup.gold):
+            locked.gold_correct += 1
+        locked.trust = trust_from(gold_seen=locked.gold_seen, gold_correct=locked.gold_correct)
+        locked.save(update_fields=["gold_seen", "gold_correct", "trust"])
+        voter.gold_seen, voter.gold_correct, voter.trust = (
+            locked.gold_seen,
+            locked.gold_correct,
+            locked.trust,
+        )
+        excluded = Vote.Excluded.GOLD
+    elif flagged:
+        excluded = Vote.Excluded.FLAGGED
+    elif trust < _option("VERSUS_TRUST_THRESHOLD_PERCENT", 60) / 100.0:
+        excluded = Vote.Excluded.LOW_TRUST
+    elif view_ms < _option("VERSUS_MIN_VIEW_MS", 800):
+        excluded = Vote.Excluded.TOO_FAST
+    else:
+        excluded = Vote.Excluded.COUNTED
+
+    try:
+        with transaction.atomic():
+            vote = Vote.objects.create(
+                matchup=matchup,
+                leaderboard=leaderboard,
+                prompt_id=matchup.prompt_id,
+                left_model_id=matchup.left.model_id,
+                right_model_id=matchup.right.model_id,
+                choice=choice,
+                voter=voter,
+                created=now,
+                view_ms=view_ms,
+                excluded=excluded,
+            )
+    except IntegrityError:
+        raise Conflict(
+            f"matchup {matchup_id} already has your vote", code="already_voted"
+        ) from None
+    matchup.closed_at = now
+    matchup.save(update_fields=["closed_at"])
+
+    from evaluation.tasks import ratings_refresh_soon
+
+    leaderboard_id = leaderboard.pk
+    transaction.on_commit(lambda: ratings_refresh_soon(leaderboard_id))
+    return vote
+
+
+@transaction.atomic
+def output_report(
+    *, matchup_id: int, voter: Voter, side: str, reason: str = "", now: datetime | None = None
+) -> OutputReport:
+    """Report one output of a matchup issued to `voter` as broken or wrong.
+
+    An unvoted matchup is closed, so the voter moves on to another pair; a second report of the
+    same output by the same voter returns the first.
+    """
+    if side not in {"left", "right"}:
+        raise Invalid(f"side: {side!r} is not allowed; use 'left' or 'right'", field="side")
+    reason = (reason or "").strip()
+    if len(reason) > MAX_REPORT_REASON:
+        raise Invalid(
+            f"reason: {len(reason)} characters; at most {MAX_REPORT_REASON} allowed",
+            field="reason",
+        )
+    now = now or timezone.now()
+    matchup = Matchup.objects.select_for_update().filter(pk=matchup_id, voter_id=voter.pk).first()
+    if matchup is None:
+        raise NotFound(f"matchup {matchup_id} was not issued to you", code="matchup_not_found")
+    output_id = matchup.left_id if side == "left" else matchup.right_id
+    report = OutputReport.objects.filter(output_id=output_id, voter=voter).first()
+    if report is None:
+        report = OutputReport.objects.create(
+            output_id=output_id, voter=voter, reason=reason, created=now
+        )
+    if matchup.closed_at is None:
+        matchup.closed_at = now
+        matchup.save(update_fields=["closed_at"])
+    return report
+
+
+# --- The queue ----------------------------------------------------------------------------
+
+
+def matchups_refill(*, leaderboard_id: int, seed: int | None = None) -> int | None:
+    """Choose a fresh batch of candidate pairs for a leaderboard and swap it into its queue.
+
+    Runs under the leaderboard's refill lock; returns the batch size, or None when another
+    refill holds the lock or there is no Redis to fill. An inactive or missing leaderboard gets
+    an empty queue.
+    """
+    lock = queue.RefillLock(leaderboard_id)
+    if not lock.acquire():
+        return None
+    try:
+        leaderboard = (
+            Leaderboard.objects.select_related("benchmark").filter(pk=leaderboard_id).first()
+        )
+        candidates: list[Candidate] = []
+        if leaderboard is not None and leaderboard.is_active:
+            board = board_state_get(leaderboard=leaderboard)
+            picks = select_pairs(
+                has_output=board.has_output,
+                theta=board.theta,
+                cov=board.cov,
+                component=board.component,
+                model_votes=board.model_votes,
+                prompt_use=board.prompt_use,
+                batch_size=_option("VERSUS_QUEUE_SIZE", 200),
+                rng=np.random.default_rng(seed),
+            )
+            candidates = _candidates_from_picks(board, picks)
+        if not queue.queue_swap(leaderboard_id, candidates):
+            return None
+        return len(candidates)
+    finally:
+        lock.release()
+
+
+def queue_refill_soon(leaderboard_id: int) -> None:
+    """Ask the matchmaker for a refill unless one is already queued; never raises."""
+    if not queue.refill_claim(leaderboard_id, seconds=30):
+        return
+    from matchmaking.tasks import matchups_refill_task
+
+    try:
+        matchups_refill_task.delay(leaderboard_id)
+    except Exception:  # the broker may be down: the beat refill and direct choices cover it
+        logger.warning("could not queue a matchup refill for %s", leaderboard_id, exc_info=True)
+        queue.refill_unclaim(leaderboard_id)
+
+
+def benchmark_changed(*, benchmark_id: int) -> None:
+    """A model was added or changed on a benchmark: refill every leaderboard's queue now.
+
+    Called from `transaction.on_commit` by model submission; never raises.
+    """
+    try:
+        ids = list(
+            Leaderboard.objects.filter(benchmark_id=benchmark_id, is_active=True).values_list(
+                "pk", flat=True
+            )
+        )
+        for leaderboard_id in ids:
+            queue.refill_unclaim(leaderboard_id)  # a pending refill may predate the model
+            queue_refill_soon(leaderboard_id)
+    except Exception:
+        logger.warning("could not refill queues of benchmark %s", benchmark_id, exc_info=True)
+
+
+def leaderboards_due_refill(*, now: datetime | None = None) -> list[int]:
+    """Active leaderboards to refill on the beat: voted on lately, or with a short queue.
+
+    A board nobody voted on for `VERSUS_QUEUE_IDLE_SECONDS` keeps its queue until it runs low:
+    its ratings have not moved, so a new batch would be the same.
+    """
+    now = now or timezone.now()
+    idle = timedelta(seconds=_option("VERSUS_QUEUE_IDLE_SECONDS", 600))
+    ids = list(
+        Leaderboard.objects.filter(is_active=True, benchmark__models__is_active=True)
+        .distinct()
+        .values_list("pk", flat=True)
+    )
+    busy = set(
+        Matchup.objects.filter(leaderboard_id__in=ids, issued_at__gte=now - idle)
+        .values_list("leaderboard_id", flat=True)
+        .distinct()
+    )
+    low = _option("VERSUS_QUEUE_LOW", 50)
+    return [pk for pk in ids if pk in busy or (queue.queue_length(pk) or 0) < low]

@@ -1,0 +1,225 @@
+"""POST /api/v1/matchups/<id>/vote/: one vote per issued matchup, before it expires."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from evaluation.models import Vote
+from matchmaking.models import Matchup
+from matchmaking.services import vote_record
+from tests.matchmaking.conftest import browser_client, csrf_post, next_matchup, vote
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def issued(board: Any, voter_api: APIClient) -> int:
+    return int(next_matchup(voter_api, board).json()["id"])
+
+
+def test_it_records_a_vote(issued: int, voter_api: APIClient) -> None:
+    response = vote(voter_api, issued, "right")
+    assert response.status_code == 201
+    stored = Vote.objects.get()
+    matchup = Matchup.objects.get(pk=issued)
+    assert stored.matchup_id == issued
+    assert stored.choice == "right"
+    assert stored.voter_id == matchup.voter_id
+    assert (stored.left_model_id, stored.right_model_id) == (
+        matchup.left.model_id,
+        matchup.right.model_id,
+    )
+    assert stored.prompt_id == matchup.prompt_id
+    assert stored.excluded == ""
+    assert stored.view_ms is not None
+    assert matchup.closed_at is not None
+    assert response.json()["id"] == stored.pk
+
+
+def test_it_reveals_the_models_after_the_vote_when_the_board_does(
+    issued: int, voter_api: APIClient
+) -> None:
+    matchup = Matchup.objects.get(pk=issued)
+    models = vote(voter_api, issued).json()["models"]
+    assert models == {"left": matchup.left.model.name, "right": matchup.right.model.name}
+
+
+def test_it_keeps_the_models_hidden_when_the_board_does(
+    board: Any, issued: int, voter_api: APIClient
+) -> None:
+    type(board).objects.filter(pk=board.pk).update(reveal_models=False)
+    assert vote(voter_api, issued).json()["models"] is None
+
+
+@pytest.mark.parametrize("choice", ["left", "right", "tie", "both_bad"])
+def test_it_accepts_each_choice(issued: int, voter_api: APIClient, choice: str) -> None:
+    assert vote(voter_api, issued, choice).status_code == 201
+    assert Vote.objects.get().choice == choice
+
+
+def test_it_refuses_a_vote_on_someone_elses_matchup(issued: int) -> None:
+    stranger = browser_client()
+    next_matchup(stranger, Matchup.objects.get(pk=issued).leaderboard)  # a session and token
+    response = vote(stranger, issued)
+    assert response.status_code == 404
+    assert not Vote.objects.exists()
+
+
+def test_it_refuses_a_second_vote_on_the_same_matchup(issued: int, voter_api: APIClient) -> None:
+    assert vote(voter_api, issued).status_code == 201
+    again = vote(voter_api, issued, "right")
+    assert again.status_code == 409
+    assert again.json()["code"] == "already_voted"
+    assert Vote.objects.count() == 1
+    assert Vote.objects.get().choice == "left"
+
+
+def test_it_refuses_an_expired_matchup(issued: int, voter_api: APIClient) -> None:
+    past = timezone.now() - timedelta(seconds=1)
+    Matchup.objects.filter(pk=issued).update(issued_at=past - timedelta(hours=1), expires_at=past)
+    response = vote(voter_api, issued)
+    assert response.status_code == 410
+    assert response.json()["code"] == "matchup_expired"
+    assert not Vote.objects.exists()
+
+
+def test_it_serves_a_new_matchup_after_one_expired(
+    board: Any, issued: int, voter_api: APIClient
+) -> None:
+    past = timezone.now() - timedelta(seconds=1)
+    Matchup.objects.filter(pk=issued).update(issued_at=past - timedelta(hours=1), expires_at=past)
+    assert next_matchup(voter_api, board).json()["id"] != issued
+
+
+def test_it_names_the_allowed_choices_for_an_unknown_one(issued: int, voter_api: APIClient) -> None:
+    response = vote(voter_api, issued, "middle")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["errors"]["choice"]
+    for allowed in ("left", "right", "tie", "both_bad"):
+        assert allowed in body["detail"]
+    assert not Vote.objects.exists()
+
+
+def test_it_refuses_a_vote_without_the_csrf_token(issued: int, voter_api: APIClient) -> None:
+    response = voter_api.post(f"/api/v1/matchups/{issued}/vote/", {"choice": "left"}, format="json")
+    assert response.status_code == 403
+    assert "CSRF" in response.json()["detail"]
+    assert not Vote.objects.exists()
+
+
+def test_it_refuses_a_vote_with_a_wrong_csrf_token(issued: int, voter_api: APIClient) -> None:
+    response = voter_api.post(
+        f"/api/v1/matchups/{issued}/vote/",
+        {"choice": "left"},
+        format="json",
+        HTTP_X_CSRFTOKEN="x" * 64,
+    )
+    assert response.status_code == 403
+
+
+def test_it_answers_404_for_an_unknown_matchup(voter_api: APIClient, board: Any) -> None:
+    next_matchup(voter_api, board)
+    assert vote(voter_api, 987654).status_code == 404
+
+
+def test_it_flags_a_vote_cast_faster_than_the_minimum_view_time(
+    issued: int, voter_api: APIClient, settings: Any
+) -> None:
+    settings.VERSUS_MIN_VIEW_MS = 60_000
+    assert vote(voter_api, issued).status_code == 201
+    assert Vote.objects.get().excluded == Vote.Excluded.TOO_FAST
+
+
+def test_it_measures_view_time_on_the_server_clock(issued: int) -> None:
+    matchup = Matchup.objects.get(pk=issued)
+    stored = vote_record(
+        matchup_id=issued,
+        voter=matchup.voter,
+        choice="tie",
+        now=matchup.issued_at + timedelta(seconds=3),
+    )
+    assert stored.view_ms == 3000
+    assert stored.created == matchup.issued_at + timedelta(seconds=3)
+
+
+def test_it_flags_votes_of_a_low_trust_voter(issued: int, voter_api: APIClient) -> None:
+    voter = Matchup.objects.get(pk=issued).voter
+    type(voter).objects.filter(pk=voter.pk).update(trust=0.2)
+    assert vote(voter_api, issued).status_code == 201
+    assert Vote.objects.get().excluded == Vote.Excluded.LOW_TRUST
+
+
+def test_it_flags_votes_of_a_voter_an_operator_flagged(issued: int, voter_api: APIClient) -> None:
+    voter = Matchup.objects.get(pk=issued).voter
+    type(voter).objects.filter(pk=voter.pk).update(is_flagged=True)
+    assert vote(voter_api, issued).status_code == 201
+    assert Vote.objects.get().excluded == Vote.Excluded.FLAGGED
+
+
+def test_it_queues_a_ratings_refresh_after_commit(
+    issued: int, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    asked: list[int] = []
+    monkeypatch.setattr("evaluation.tasks.ratings_refresh_soon", asked.append)
+    matchup = Matchup.objects.get(pk=issued)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        vote_record(matchup_id=issued, voter=matchup.voter, choice="left")
+    assert asked == []  # nothing before the commit
+    for callback in callbacks:
+        callback()
+    assert asked == [matchup.leaderboard_id]
+
+
+def test_it_records_the_vote_when_the_broker_is_down(
+    issued: int, voter_api: APIClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr("evaluation.tasks.ratings_refresh.apply_async", broken)
+    monkeypatch.setattr("evaluation.tasks.ratings_refresh.delay", broken)
+    assert vote(voter_api, issued).status_code == 201
+    assert Vote.objects.count() == 1
+
+
+def test_it_refuses_votes_on_an_inactive_board(
+    board: Any, issued: int, voter_api: APIClient
+) -> None:
+    type(board).objects.filter(pk=board.pk).update(is_active=False)
+    assert vote(voter_api, issued).status_code == 410
+    assert not Vote.objects.exists()
+
+
+def test_it_reports_an_output_and_moves_on(board: Any, issued: int, voter_api: APIClient) -> None:
+    from evaluation.models import OutputReport
+
+    response = csrf_post(
+        voter_api, f"/api/v1/matchups/{issued}/report/", {"side": "right", "reason": "broken"}
+    )
+    assert response.status_code == 201
+    matchup = Matchup.objects.get(pk=issued)
+    report = OutputReport.objects.get()
+    assert report.output_id == matchup.right_id
+    assert report.reason == "broken"
+    assert matchup.closed_at is not None
+    assert vote(voter_api, issued).status_code == 410
+    assert next_matchup(voter_api, board).json()["id"] != issued
+
+
+def test_it_names_the_allowed_sides_of_a_report(issued: int, voter_api: APIClient) -> None:
+    response = csrf_post(voter_api, f"/api/v1/matchups/{issued}/report/", {"side": "up"})
+    assert response.status_code == 400
+    assert "left or right" in response.json()["detail"]
+
+
+def test_it_refuses_a_report_on_someone_elses_matchup(issued: int) -> None:
+    stranger = browser_client()
+    next_matchup(stranger, Matchup.objects.get(pk=issued).leaderboard)
+    response = csrf_post(stranger, f"/api/v1/matchups/{issued}/report/", {"side": "left"})
+    assert response.status_code == 404

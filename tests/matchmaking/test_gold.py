@@ -1,0 +1,79 @@
+"""Known-answer (gold) matchups: mixed in, stored apart, and moving the voter's trust."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from evaluation.models import Output, Vote
+from matchmaking.models import GoldMatchup, Matchup, Voter
+from matchmaking.services import trust_from
+from tests.matchmaking.conftest import next_matchup, vote
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def gold(board: Any, settings: Any) -> GoldMatchup:
+    settings.VERSUS_GOLD_SHARE_PERCENT = 100
+    prompt = board.benchmark.prompts.order_by("position").first()
+    left, right = Output.objects.filter(prompt=prompt).order_by("model_id")[:2]
+    return GoldMatchup.objects.create(
+        leaderboard=board, prompt=prompt, left=left, right=right, expected="left"
+    )
+
+
+def _answer_for(matchup: Matchup, gold: GoldMatchup, *, right_answer: bool) -> str:
+    on_left = matchup.left_id == gold.left_id  # the gold's expected output
+    if right_answer:
+        return "left" if on_left else "right"
+    return "right" if on_left else "left"
+
+
+def test_it_mixes_in_a_gold_matchup(board: Any, gold: GoldMatchup, voter_api: APIClient) -> None:
+    matchup = Matchup.objects.get(pk=next_matchup(voter_api, board).json()["id"])
+    assert matchup.gold_id == gold.pk
+    assert {matchup.left_id, matchup.right_id} == {gold.left_id, gold.right_id}
+
+
+def test_it_serves_a_gold_matchup_once_per_voter(
+    board: Any, gold: GoldMatchup, voter_api: APIClient
+) -> None:
+    first = next_matchup(voter_api, board).json()["id"]
+    vote(voter_api, first)
+    second = Matchup.objects.get(pk=next_matchup(voter_api, board).json()["id"])
+    assert second.gold_id is None
+
+
+@pytest.mark.parametrize("right_answer", [True, False])
+def test_it_moves_trust_with_gold_answers(
+    board: Any, gold: GoldMatchup, voter_api: APIClient, right_answer: bool
+) -> None:
+    matchup = Matchup.objects.get(pk=next_matchup(voter_api, board).json()["id"])
+    choice = _answer_for(matchup, gold, right_answer=right_answer)
+    assert vote(voter_api, matchup.pk, choice).status_code == 201
+    voter = Voter.objects.get(pk=matchup.voter_id)
+    assert voter.gold_seen == 1
+    assert voter.gold_correct == int(right_answer)
+    assert voter.trust == pytest.approx(trust_from(gold_seen=1, gold_correct=int(right_answer)))
+    assert Vote.objects.get().excluded == Vote.Excluded.GOLD
+
+
+def test_it_flags_later_votes_once_trust_falls_below_the_threshold(
+    board: Any, gold: GoldMatchup, voter_api: APIClient, settings: Any
+) -> None:
+    settings.VERSUS_TRUST_THRESHOLD_PERCENT = 80  # one wrong gold answer: trust 0.75
+    matchup = Matchup.objects.get(pk=next_matchup(voter_api, board).json()["id"])
+    vote(voter_api, matchup.pk, _answer_for(matchup, gold, right_answer=False))
+    settings.VERSUS_GOLD_SHARE_PERCENT = 0
+    later = next_matchup(voter_api, board).json()["id"]
+    assert vote(voter_api, later).status_code == 201
+    assert Vote.objects.get(matchup_id=later).excluded == Vote.Excluded.LOW_TRUST
+
+
+def test_it_keeps_trust_for_right_answers(board: Any, settings: Any) -> None:
+    assert trust_from(gold_seen=0, gold_correct=0) == 1.0
+    assert trust_from(gold_seen=5, gold_correct=5) == 1.0
+    assert trust_from(gold_seen=4, gold_correct=0) < 0.5

@@ -1,0 +1,130 @@
+"""The voting page /leaderboards/<id>/vote/: server-rendered, blinded, keyboard-ready."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from evaluation.models import Model, Vote
+from matchmaking.models import Matchup
+from tests.factories import make_leaderboard, make_models
+
+pytestmark = pytest.mark.django_db
+
+
+def page(client: Client, board: Any) -> Any:
+    return client.get(f"/leaderboards/{board.pk}/vote/")
+
+
+def test_it_shows_the_instruction_the_prompt_and_two_outputs(board: Any, client: Client) -> None:
+    response = page(client, board)
+    assert response.status_code == 200
+    html = response.content.decode()
+    matchup = Matchup.objects.get()
+    assert board.instruction in html
+    assert matchup.prompt.text in html
+    assert f"/media/o/{matchup.left.public_id}" in html
+    assert f"/media/o/{matchup.right.public_id}" in html
+    assert 'name="viewport"' in html  # phone-friendly
+
+
+def test_it_sets_the_csrf_cookie_and_the_session(board: Any, client: Client) -> None:
+    response = page(client, board)
+    assert "csrftoken" in response.cookies
+    assert "sessionid" in response.cookies
+
+
+def test_it_names_no_model_on_the_page(board: Any, client: Client) -> None:
+    html = page(client, board).content.decode()
+    for model in Model.objects.all():
+        assert model.name not in html
+    matchup = Matchup.objects.get()
+    assert matchup.left.file.name not in html
+    assert "model" not in html.lower().replace("models", "")  # not even the word
+
+
+def test_it_shows_the_keyboard_shortcuts_on_the_buttons(board: Any, client: Client) -> None:
+    html = page(client, board).content.decode()
+    for key in ("←", "→", "↑", "↓"):
+        assert f"<kbd>{key}</kbd>" in html
+    assert "js/vote.js" in html
+    assert "Report A" in html
+
+
+def test_it_hides_the_prompt_when_the_board_does(owner: Any, client: Client) -> None:
+    board = make_leaderboard(owner, name="blind", show_prompt=False)
+    make_models(board, 2)
+    html = page(client, board).content.decode()
+    assert Matchup.objects.get().prompt.text not in html
+
+
+def test_it_says_there_is_nothing_to_compare_yet(owner: Any, client: Client) -> None:
+    board = make_leaderboard(owner, name="alone")
+    make_models(board, 1)
+    response = page(client, board)
+    assert response.status_code == 200
+    assert "Nothing to compare yet" in response.content.decode()
+    assert not Matchup.objects.exists()
+
+
+def test_it_says_so_when_the_voter_has_seen_every_pair(owner: Any, client: Client) -> None:
+    board = make_leaderboard(owner, name="tiny", prompts=["only prompt"])
+    make_models(board, 2)
+    page(client, board)
+    Matchup.objects.update(closed_at=Matchup.objects.get().issued_at)
+    assert "You have compared every pair" in page(client, board).content.decode()
+
+
+def test_it_answers_404_for_a_private_board(owner: Any, client: Client) -> None:
+    board = make_leaderboard(owner, name="secret", is_public=False)
+    make_models(board, 2)
+    assert page(client, board).status_code == 404
+
+
+def test_it_renders_text_outputs_escaped(owner: Any, client: Client) -> None:
+    from evaluation.services import model_submit
+    from tests.factories import PROMPTS
+
+    board = make_leaderboard(owner, name="texts")
+    for name in ("a", "b"):
+        model_submit(
+            benchmark=board.benchmark,
+            owner=owner,
+            name=name,
+            prompts=PROMPTS,
+            texts=["<script>alert(1)</script>", "plain"],
+            data_type="text",
+        )
+    html = page(client, board).content.decode()
+    assert "<script>alert(1)</script>" not in html
+    assert "text-output" in html
+
+
+def test_it_records_a_vote_posted_without_javascript(board: Any) -> None:
+    client = Client(enforce_csrf_checks=True)
+    page(client, board)
+    matchup = Matchup.objects.get()
+    response = client.post(
+        f"/leaderboards/{board.pk}/vote/",
+        {
+            "matchup": matchup.pk,
+            "choice": "tie",
+            "csrfmiddlewaretoken": client.cookies["csrftoken"].value,
+        },
+    )
+    assert response.status_code == 302
+    assert Vote.objects.get().choice == "tie"
+    page(client, board)
+    assert Matchup.objects.count() == 2
+
+
+def test_it_refuses_a_form_vote_without_the_csrf_token(board: Any) -> None:
+    client = Client(enforce_csrf_checks=True)
+    page(client, board)
+    response = client.post(
+        f"/leaderboards/{board.pk}/vote/", {"matchup": Matchup.objects.get().pk, "choice": "tie"}
+    )
+    assert response.status_code == 403
+    assert not Vote.objects.exists()
