@@ -21,8 +21,8 @@ from typing import Any, Protocol
 
 import numpy as np
 from django.contrib.auth import get_user_model
-from django.db import transaction
-from django.db.models import Count, Q
+from django.db import connection, transaction
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from config.errors import Conflict, Invalid, NotFound
@@ -78,12 +78,16 @@ def _claim(leaderboard_id: int, which: Q, *, counted: bool) -> Delta:
     flipped = Vote.objects.filter(which, leaderboard_id=leaderboard_id).update(
         count_batch=batch, counted=counted
     )
-    deltas: Delta = defaultdict(lambda: [0, 0, 0, 0])
     if not flipped:
-        return deltas
+        return defaultdict(lambda: [0, 0, 0, 0])
+    return _deltas(Vote.objects.filter(count_batch=batch))
+
+
+def _deltas(votes: Any) -> Delta:
+    """Per-(prompt, pair) counts of `votes`, grouped by the database."""
+    deltas: Delta = defaultdict(lambda: [0, 0, 0, 0])
     grouped = (
-        Vote.objects.filter(count_batch=batch)
-        .values_list("prompt_id", "left_model_id", "right_model_id", "choice")
+        votes.values_list("prompt_id", "left_model_id", "right_model_id", "choice")
         .annotate(n=Count("id"))
         .order_by()
     )
@@ -116,44 +120,57 @@ def _pair_counts_sync(leaderboard_id: int) -> int:
     return flipped
 
 
+UPSERT_BATCH = 1000
+
+
 def pair_counts_add(*, leaderboard_id: int, deltas: Delta) -> None:
     """Add signed per-(prompt, pair) deltas to the counters; the caller holds the lock.
 
     Keys are `(prompt_id or None, smaller model id, larger model id)`, values the changes of
-    `[a_wins, b_wins, ties, both_bad]`.
+    `[a_wins, b_wins, ties, both_bad]`. One `INSERT ... ON CONFLICT DO UPDATE` per thousand
+    counters (PostgreSQL and SQLite both have it): the database adds in place, so a refresh
+    costs the same whether the counters it touches are new or old, and no counter is read.
     """
-    prompts = {key[0] for key in deltas}
-    models_a = {key[1] for key in deltas}
-    existing_q = Q(prompt_id__in=[p for p in prompts if p is not None])
-    if None in prompts:
-        existing_q |= Q(prompt__isnull=True)
-    existing = {
-        (row.prompt_id, row.model_a_id, row.model_b_id): row
-        for row in PairCount.objects.filter(
-            existing_q, leaderboard_id=leaderboard_id, model_a_id__in=models_a
-        )
-    }
-    changed, created = [], []
-    for key, (a_wins, b_wins, ties, both_bad) in deltas.items():
-        row = existing.get(key)
-        if row is None:
-            row = PairCount(
-                leaderboard_id=leaderboard_id,
-                prompt_id=key[0],
-                model_a_id=key[1],
-                model_b_id=key[2],
-            )
-            created.append(row)
-        else:
-            changed.append(row)
-        row.a_wins += a_wins
-        row.b_wins += b_wins
-        row.ties += ties
-        row.both_bad += both_bad
-    PairCount.objects.bulk_update(
-        changed, ["a_wins", "b_wins", "ties", "both_bad"], batch_size=2000
+    table = connection.ops.quote_name(PairCount._meta.db_table)
+    columns = "leaderboard_id, prompt_id, model_a_id, model_b_id, a_wins, b_wins, ties, both_bad"
+    add = ", ".join(
+        f"{c} = {table}.{c} + excluded.{c}" for c in ("a_wins", "b_wins", "ties", "both_bad")
     )
-    PairCount.objects.bulk_create(created, batch_size=2000)
+    targets = {
+        True: "(leaderboard_id, prompt_id, model_a_id, model_b_id) WHERE prompt_id IS NOT NULL",
+        False: "(leaderboard_id, model_a_id, model_b_id) WHERE prompt_id IS NULL",
+    }
+    rows = [
+        (leaderboard_id, *key, *delta)
+        for key, delta in deltas.items()
+        if any(delta) and min(delta) >= 0
+    ]
+    # Votes excluded after counting make negative deltas: their counters exist, and a
+    # negative candidate row would fail the counters' CHECK (>= 0) before any conflict.
+    for (prompt_id, model_a, model_b), delta in deltas.items():
+        if min(delta) < 0:
+            PairCount.objects.filter(
+                leaderboard_id=leaderboard_id,
+                prompt_id=prompt_id,
+                model_a_id=model_a,
+                model_b_id=model_b,
+            ).update(
+                a_wins=F("a_wins") + delta[0],
+                b_wins=F("b_wins") + delta[1],
+                ties=F("ties") + delta[2],
+                both_bad=F("both_bad") + delta[3],
+            )
+    with connection.cursor() as cursor:
+        for with_prompt, target in targets.items():
+            chosen = [row for row in rows if (row[1] is not None) == with_prompt]
+            for start in range(0, len(chosen), UPSERT_BATCH):
+                batch = chosen[start : start + UPSERT_BATCH]
+                values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(batch))
+                cursor.execute(
+                    f"INSERT INTO {table} ({columns}) VALUES {values} "
+                    f"ON CONFLICT {target} DO UPDATE SET {add}",
+                    [value for row in batch for value in row],
+                )
 
 
 def pair_counts_update(*, leaderboard_id: int) -> int:
@@ -297,9 +314,11 @@ def ratings_rebuild(*, leaderboard_id: int, now: datetime | None = None) -> Rati
     with transaction.atomic():
         _leaderboard_locked(leaderboard_id)
         PairCount.objects.filter(leaderboard_id=leaderboard_id).delete()
-        Vote.objects.filter(leaderboard_id=leaderboard_id, counted=True).update(
-            count_batch=None, counted=False
-        )
+        votes = Vote.objects.filter(leaderboard_id=leaderboard_id)
+        # Only votes whose flag is wrong are written; the counts come from one GROUP BY.
+        votes.filter(counted=False, excluded="").update(counted=True)
+        votes.filter(counted=True).exclude(excluded="").update(counted=False)
+        pair_counts_add(leaderboard_id=leaderboard_id, deltas=_deltas(votes.filter(excluded="")))
         return ratings_recompute(leaderboard_id=leaderboard_id, now=now)
 
 
