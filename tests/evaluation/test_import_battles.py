@@ -17,18 +17,9 @@ from evaluation.rating import BOTH_BAD, LEFT, RIGHT, TIE, PairCounts, compute_st
 from evaluation.selectors import snapshot_latest, snapshot_rows
 from leaderboards.models import Leaderboard
 from tests.rating.boards import add_votes, board
+from tests.rating.shared_data import GENAI_ARENA, LLMFAO, require
 
 pytestmark = pytest.mark.django_db
-
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
-GENAI_ARENA = DATA / "genai_arena_clean_battle_20240220.json"
-LLMFAO = DATA / "evalica_llmfao.csv"
-
-
-def real(path: Path) -> Path:
-    if not path.is_file():
-        pytest.skip(f"real vote data not found at {path} (the shared data folder is absent)")
-    return path
 
 
 def run(*args: str) -> tuple[str, str]:
@@ -44,7 +35,7 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 
 def test_it_imports_a_slice_of_genai_arena_into_a_new_public_board(tmp_path):
-    battles = json.loads(real(GENAI_ARENA).read_text())
+    battles = json.loads(require(GENAI_ARENA).read_text())
     battles = [b for b in battles if b["model_a"] != b["model_b"]][:400]
     path = write(tmp_path, "battles.json", json.dumps(battles, indent=2))
     out, err = run(str(path), "--leaderboard", "GenAI-Arena", "--owner", "arena")
@@ -85,7 +76,7 @@ def test_it_imports_a_slice_of_genai_arena_into_a_new_public_board(tmp_path):
 
 
 def test_it_imports_llmfao_csv_rows_with_their_prompts(tmp_path):
-    with real(LLMFAO).open(newline="") as handle:
+    with require(LLMFAO).open(newline="") as handle:
         rows = list(csv.DictReader(handle))[:600]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
@@ -109,7 +100,7 @@ def test_it_imports_llmfao_csv_rows_with_their_prompts(tmp_path):
 
 
 def test_the_whole_genai_file_is_refused_for_its_self_battle_unless_skipped(tmp_path):
-    path = real(GENAI_ARENA)
+    path = require(GENAI_ARENA)
     text = path.read_text()
     battles = json.loads(text)
     bad = next(k for k, b in enumerate(battles) if b["model_a"] == b["model_b"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-from pathlib import Path
 
 import choix
 import numpy as np
@@ -21,16 +20,7 @@ from evaluation.rating import (
     collapse_majority_votes,
     compute_standings,
 )
-
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
-GENAI_ARENA = DATA / "genai_arena_clean_battle_20240220.json"
-LLMFAO = DATA / "evalica_llmfao.csv"
-
-
-def _require(path: Path) -> Path:
-    if not path.is_file():
-        pytest.skip(f"real vote data not found at {path} (the shared data folder is absent)")
-    return path
+from tests.rating.shared_data import GENAI_ARENA, LLMFAO, require
 
 
 def _indexed(
@@ -46,7 +36,7 @@ def _indexed(
 
 
 def test_genai_arena_reports_its_two_disconnected_arenas() -> None:
-    battles = json.loads(_require(GENAI_ARENA).read_text())
+    battles = json.loads(require(GENAI_ARENA).read_text())
     # One battle pits a model against itself (a "both bad" vote); such a vote says nothing
     # and from_votes refuses it, so it is left out here as the platform never stores one.
     battles = [b for b in battles if b["model_a"] != b["model_b"]]
@@ -78,7 +68,7 @@ def test_genai_arena_reports_its_two_disconnected_arenas() -> None:
 def _llmfao() -> tuple[
     list[str], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]
 ]:
-    with _require(LLMFAO).open(newline="") as handle:
+    with require(LLMFAO).open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     codes = {"left": LEFT, "right": RIGHT, "tie": TIE}
     names, left, right = _indexed([r["left"] for r in rows], [r["right"] for r in rows])
