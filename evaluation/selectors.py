@@ -7,11 +7,15 @@ prompts carrying those tags (never stored).
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import numpy as np
+from django.core.cache import cache
 from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 from numpy.typing import NDArray
@@ -21,6 +25,8 @@ from evaluation.models import Model, PairCount, Rating, RatingSnapshot, Vote
 from evaluation.rating import PairCounts, Standings, collapse_majority, compute_standings
 from leaderboards.models import Leaderboard
 from leaderboards.selectors import leaderboard_prompts
+
+TAGS_CACHE_SECONDS = 600
 
 
 @dataclass(frozen=True)
@@ -340,11 +346,32 @@ def standings_get(
     models = board_models(leaderboard=leaderboard)
     if tags:
         prompt_ids = tag_prompt_ids(leaderboard=leaderboard, tags=tags)
+        # A fit per request is a fraction of a second on a big board: keep it until the next
+        # snapshot (new votes) or a change of settings or models.
+        latest = snapshot_latest(leaderboard=leaderboard)
+        fingerprint = json.dumps(
+            [
+                leaderboard.pk,
+                latest.pk if latest else 0,
+                len(models),
+                rating_options(leaderboard=leaderboard),
+                sorted(set(tags)),
+            ],
+            sort_keys=True,
+            default=str,
+        )
+        key = "standings:tags:" + hashlib.sha256(fingerprint.encode()).hexdigest()
+        try:
+            cached = cache.get(key)
+        except Exception:  # a cache outage costs a fit, not an error
+            cached = None
+        if isinstance(cached, StandingsView):
+            return cached
         board = board_counts_get(
             leaderboard=leaderboard, model_ids=[m.pk for m in models], prompt_ids=prompt_ids
         )
         st = standings_fit(leaderboard=leaderboard, counts=board.counts)
-        return StandingsView(
+        view = StandingsView(
             leaderboard_id=leaderboard.pk,
             computed_at=now or timezone.now(),
             stored=False,
@@ -360,6 +387,9 @@ def standings_get(
             has_bootstrap=False,
             rows=_sorted(standings_rows(models=models, standings=st)),
         )
+        with contextlib.suppress(Exception):
+            cache.set(key, view, timeout=TAGS_CACHE_SECONDS)
+        return view
     snapshot = snapshot_latest(leaderboard=leaderboard)
     if snapshot is None:
         return StandingsView(

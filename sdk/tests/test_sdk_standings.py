@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 from versus import NotFoundError, Standings, ValidationError, WinLossMatrix
 
 from evaluation.services.ratings import ratings_recompute
@@ -10,6 +11,12 @@ from leaderboards.models import Leaderboard as LeaderboardRow
 from tests.rating.boards import add_votes, board, prompts_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Tag standings are cached by leaderboard and snapshot id, which tests reuse."""
+    cache.clear()
 
 
 @pytest.fixture

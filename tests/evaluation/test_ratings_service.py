@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
 from config.errors import Invalid, NotFound
@@ -28,6 +29,13 @@ from evaluation.services.ratings import (
 from tests.rating.boards import add_votes, board, prompts_of, random_votes
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Tag standings are cached by leaderboard and snapshot id, which tests reuse."""
+    cache.clear()
+
 
 CODES = {"left": LEFT, "right": RIGHT, "tie": TIE, "both_bad": BOTH_BAD}
 
@@ -326,3 +334,16 @@ def test_board_counts_sum_the_counters_of_every_prompt(owner):
     pair_counts_update(leaderboard_id=leaderboard.pk)
     counts = board_counts_get(leaderboard=leaderboard).counts
     assert (counts.wins_i.tolist(), counts.both_bad.tolist(), counts.total) == ([2.0], [1.0], 3.0)
+
+
+def test_tag_standings_are_reused_until_the_next_snapshot(owner):
+    leaderboard, models = board(owner, 2, tags=[["photo"], ["art"]])
+    photo, _ = prompts_of(leaderboard)
+    add_votes(leaderboard, [(models[0], models[1], "left")] * 2, prompt=photo)
+    ratings_recompute(leaderboard_id=leaderboard.pk)
+    first = standings_get(leaderboard=leaderboard, tags=["photo"])
+    assert standings_get(leaderboard=leaderboard, tags=["photo"]) == first
+    add_votes(leaderboard, [(models[1], models[0], "left")] * 3, prompt=photo)
+    assert standings_get(leaderboard=leaderboard, tags=["photo"]) == first  # not published yet
+    ratings_recompute(leaderboard_id=leaderboard.pk)
+    assert standings_get(leaderboard=leaderboard, tags=["photo"]).vote_count == 5

@@ -6,12 +6,19 @@ import csv
 import io
 
 import pytest
+from django.core.cache import cache
 
 from evaluation.api_ratings import STANDINGS_CSV_COLUMNS
 from evaluation.services.ratings import ratings_recompute
 from tests.rating.boards import add_votes, board, prompts_of
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Tag standings are cached by leaderboard and snapshot id, which tests reuse."""
+    cache.clear()
 
 
 @pytest.fixture
