@@ -8,6 +8,7 @@ from evaluation import api as evaluation_api
 from evaluation import api_ratings
 from evaluation import views as evaluation_views
 from leaderboards import api as leaderboards_api
+from leaderboards import api_exports as leaderboards_exports
 from leaderboards import views as leaderboards_views
 
 api_v1 = [
@@ -52,8 +53,26 @@ api_v1 = [
     ),
 ]
 
+api_v1 += [
+    path(
+        "leaderboards/<int:leaderboard_id>/votes/",
+        leaderboards_exports.LeaderboardVotesExport.as_view(),
+        name="leaderboard-votes",
+    ),
+]
+
+# Public pages of a leaderboard (its voting page, /leaderboards/<id>/vote/, is matchmaking's).
+leaderboard_pages = [
+    path("", leaderboards_views.leaderboard_detail, name="page-leaderboard"),
+    path("data.json", leaderboards_views.leaderboard_data, name="page-leaderboard-data"),
+    path("prompts/", leaderboards_views.prompt_gallery, name="page-prompts"),
+    path("models/<int:model_id>/", leaderboards_views.model_detail, name="page-model"),
+    path("outputs/<int:output_id>", leaderboards_views.output_file, name="page-output"),
+]
+
 urlpatterns = [
     path("", leaderboards_views.index, name="index"),
+    path("leaderboards/<int:leaderboard_id>/", include(leaderboard_pages)),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

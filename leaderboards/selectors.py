@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+import hmac
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, cast
 
-from django.db.models import Q, QuerySet
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from config.errors import Forbidden, NotFound
+
+# evaluation.models imports only leaderboards.models, so importing it here makes no cycle; the
+# evaluation selectors import this module, so they are imported where they are used (the
+# dataclasses only for type hints).
+from evaluation.models import Model, Output, PairCount, Rating, RatingSnapshot, Vote
+from evaluation.rating import SCORE_PER_THETA
+
+if TYPE_CHECKING:
+    from evaluation.selectors import StandingsRow, StandingsView
 from leaderboards.models import Benchmark, Leaderboard, Prompt
 
 
@@ -64,3 +83,607 @@ def leaderboard_prompt_ids(*, leaderboard: Leaderboard, tags: list[str] | None =
         wanted = set(tags)
         prompts = [p for p in prompts if wanted & set(p.tags)]
     return [p.pk for p in prompts]
+
+
+# ---------------------------------------------------------------- public pages
+#
+# Reads behind the public pages. They only read what the rater published (rating snapshots and
+# pair counters); nothing here refits a board, except `board_standings` with a tag filter, which
+# fits the counters of the chosen prompts once per published snapshot and caches the result.
+
+INDEX_SORTS = {
+    "updated": "recently updated",
+    "votes": "most votes",
+    "new": "newest",
+    "name": "name",
+}
+FILTERED_STANDINGS_TTL = 600
+
+
+def _per_benchmark_count(model: Any) -> Coalesce:
+    """How many rows of `model` belong to the outer leaderboard's benchmark (a subquery)."""
+    rows = (
+        model.objects.filter(benchmark=OuterRef("benchmark_id"))
+        .order_by()
+        .values("benchmark_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return Coalesce(Subquery(rows[:1]), 0)
+
+
+def leaderboards_listed(
+    *, user: Any, query: str = "", sort: str = "updated"
+) -> QuerySet[Leaderboard]:
+    """Visible leaderboards with their counts, for the index: models, prompts, votes, update time.
+
+    Counts come from correlated subqueries (one row per leaderboard, no join fan-out), and the
+    vote count is the one of the newest published snapshot, so listing costs the same with a
+    million votes as with ten.
+    """
+    latest = RatingSnapshot.objects.filter(leaderboard=OuterRef("pk")).order_by("-created", "-id")
+    qs = leaderboards_visible(user=user).annotate(
+        model_count=_per_benchmark_count(Model),
+        benchmark_prompt_count=_per_benchmark_count(Prompt),
+        vote_count=Coalesce(Subquery(latest.values("vote_count")[:1]), 0),
+        rated_at=Subquery(latest.values("created")[:1]),
+    )
+    qs = qs.annotate(updated=Coalesce("rated_at", "created"))
+    if query:
+        qs = qs.filter(Q(name__icontains=query) | Q(benchmark__name__icontains=query))
+    order = {
+        "updated": ["-updated", "-id"],
+        "votes": ["-vote_count", "-updated", "-id"],
+        "new": ["-created", "-id"],
+        "name": ["name", "id"],
+    }.get(sort, ["-updated", "-id"])
+    return qs.order_by(*order)
+
+
+def leaderboards_prompt_counts(*, leaderboards: list[Leaderboard]) -> dict[int, int]:
+    """How many prompts each leaderboard uses, after its included/excluded tags (one query)."""
+    counts = {lb.pk: int(getattr(lb, "benchmark_prompt_count", 0)) for lb in leaderboards}
+    tagged = [lb for lb in leaderboards if lb.included_tags or lb.excluded_tags]
+    if tagged:
+        by_benchmark: dict[int, list[list[str]]] = defaultdict(list)
+        for benchmark_id, tags in Prompt.objects.filter(
+            benchmark_id__in={lb.benchmark_id for lb in tagged}
+        ).values_list("benchmark_id", "tags"):
+            by_benchmark[benchmark_id].append(tags)
+        for lb in tagged:
+            counts[lb.pk] = sum(lb.allows_tags(t) for t in by_benchmark[lb.benchmark_id])
+    return counts
+
+
+def rated_rows(standings: StandingsView) -> list[StandingsRow]:
+    """The rows of models with a score, best first."""
+    return [row for row in standings.rows if row.score is not None]
+
+
+def board_standings(*, leaderboard: Leaderboard, tags: list[str] | None = None) -> StandingsView:
+    """`standings_get` for the pages: the published snapshot as it is, and a tag-filtered fit
+    cached for the life of the snapshot it follows.
+
+    A filtered fit reads the pair counters of the chosen prompts; caching it under the newest
+    snapshot's id means a busy filtered page costs one fit per published snapshot, not one per
+    request, and never shows numbers older than the published ones.
+    """
+    from evaluation.selectors import standings_get
+
+    wanted = sorted({t for t in tags or [] if t})
+    if not wanted:
+        return standings_get(leaderboard=leaderboard)
+    latest = snapshot_latest_id(leaderboard=leaderboard)
+    if latest is None:
+        return standings_get(leaderboard=leaderboard, tags=wanted)
+    digest = hashlib.sha256("\x1f".join(wanted).encode()).hexdigest()[:24]
+    key = f"versus:pages:standings:{leaderboard.pk}:{latest}:{digest}"
+    cached = cache.get(key)
+    if cached is None:
+        cached = standings_get(leaderboard=leaderboard, tags=wanted)
+        cache.set(key, cached, FILTERED_STANDINGS_TTL)
+    return cast("StandingsView", cached)
+
+
+def snapshot_latest_id(*, leaderboard: Leaderboard) -> int | None:
+    """Id of the leaderboard's newest published snapshot (one indexed query), or None."""
+    return (
+        RatingSnapshot.objects.filter(leaderboard=leaderboard)
+        .order_by("-created", "-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+
+
+def leaderboard_tag_counts(*, leaderboard: Leaderboard) -> list[tuple[str, int]]:
+    """The tags of the leaderboard's prompts with how many prompts carry each, most used first."""
+    counter: Counter[str] = Counter()
+    for prompt in leaderboard_prompts(leaderboard=leaderboard):
+        counter.update(set(prompt.tags))
+    return sorted(counter.items(), key=lambda item: (-item[1], item[0]))
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Outcomes of some votes from one model's side, in the board's sense."""
+
+    wins: float = 0.0
+    losses: float = 0.0
+    ties: float = 0.0
+    both_bad: float = 0.0
+    counted: float = 0.0
+
+    @property
+    def votes(self) -> int:
+        return round(self.wins + self.losses + self.ties + self.both_bad)
+
+    @property
+    def win_rate(self) -> float | None:
+        """Share of counted votes won, a tie counting one half (as in the standings)."""
+        if not self.counted:
+            return None
+        drawn = self.counted - self.wins - self.losses
+        return (self.wins + drawn / 2) / self.counted
+
+    def plus(self, other: Tally) -> Tally:
+        return Tally(
+            wins=self.wins + other.wins,
+            losses=self.losses + other.losses,
+            ties=self.ties + other.ties,
+            both_bad=self.both_bad + other.both_bad,
+            counted=self.counted + other.counted,
+        )
+
+
+def tally_of(
+    *,
+    leaderboard: Leaderboard,
+    as_a: bool,
+    a_wins: float,
+    b_wins: float,
+    ties: float,
+    both_bad: float,
+) -> Tally:
+    """One pair-counter row seen from model a (`as_a`) or b, in the board's sense.
+
+    On an inverse board ("which is worse?") being picked is losing; a both-bad vote counts as a
+    tie unless the board drops it, exactly as in the published win rates.
+    """
+    picked, other = (a_wins, b_wins) if as_a else (b_wins, a_wins)
+    wins, losses = (other, picked) if leaderboard.inverse_ranking else (picked, other)
+    counted = wins + losses + ties
+    if leaderboard.both_bad == Leaderboard.BothBad.TIE:
+        counted += both_bad
+    return Tally(wins=wins, losses=losses, ties=ties, both_bad=both_bad, counted=counted)
+
+
+@dataclass(frozen=True)
+class HeadToHead:
+    """Win rates between the models of `rows` (row model against column model).
+
+    `observed[i][j]` is the row model's share of the votes against the column model (ties
+    half), `votes[i][j]` how many votes that is, and `predicted[i][j]` the share the fitted
+    scores predict; None where there is nothing to show.
+    """
+
+    rows: list[StandingsRow]
+    observed: list[list[float | None]]
+    votes: list[list[int]]
+    predicted: list[list[float | None]]
+    limited: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "models": [row.model for row in self.rows],
+            "model_ids": [row.model_id for row in self.rows],
+            "observed": self.observed,
+            "votes": self.votes,
+            "predicted": self.predicted,
+        }
+
+    def table(self) -> list[tuple[StandingsRow, list[tuple[float | None, int, float | None]]]]:
+        """Row by row: the model and, per column, (observed, votes, predicted)."""
+        return [
+            (row, list(zip(self.observed[i], self.votes[i], self.predicted[i], strict=True)))
+            for i, row in enumerate(self.rows)
+        ]
+
+
+def predicted_win_rate(
+    score_i: float, score_j: float, *, tie_parameter: float | None = None
+) -> float:
+    """The share of votes model i should win against j (ties half) under the fitted model.
+
+    Bradley-Terry on the published scale: P = 1 / (1 + 10 ** ((s_j - s_i) / 400)). With
+    Davidson's tie parameter nu, P(win) + P(tie) / 2 with P(tie) proportional to
+    nu * sqrt(pi_i * pi_j).
+    """
+    diff = (score_i - score_j) / SCORE_PER_THETA
+    if tie_parameter is None:
+        return 1.0 / (1.0 + math.exp(-diff))
+    half = diff / 2
+    win, lose, tie = math.exp(half), math.exp(-half), tie_parameter
+    return (win + tie / 2) / (win + lose + tie)
+
+
+def head_to_head(
+    *,
+    leaderboard: Leaderboard,
+    standings: StandingsView,
+    limit: int = 20,
+    prompt_ids: list[int] | None = None,
+) -> HeadToHead:
+    """Observed and predicted win rates among the best `limit` rated models of `standings`.
+
+    Reads only the pair counters between those models (one grouped query), so the cost follows
+    `limit` and not the number of votes or models on the board.
+    """
+    rated = rated_rows(standings)
+    chosen = rated[:limit]
+    index = {row.model_id: k for k, row in enumerate(chosen)}
+    n = len(chosen)
+    tallies = [[Tally() for _ in range(n)] for _ in range(n)]
+    if n > 1:
+        counters = PairCount.objects.filter(
+            leaderboard=leaderboard, model_a_id__in=list(index), model_b_id__in=list(index)
+        )
+        if prompt_ids is not None:
+            counters = counters.filter(prompt_id__in=prompt_ids)
+        grouped = (
+            counters.values("model_a_id", "model_b_id")
+            .order_by()
+            .annotate(a=Sum("a_wins"), b=Sum("b_wins"), t=Sum("ties"), bb=Sum("both_bad"))
+            .values_list("model_a_id", "model_b_id", "a", "b", "t", "bb")
+        )
+        for a, b, a_wins, b_wins, ties, both_bad in grouped:
+            i, j = index[a], index[b]
+            counts = {"a_wins": a_wins, "b_wins": b_wins, "ties": ties, "both_bad": both_bad}
+            tallies[i][j] = tally_of(leaderboard=leaderboard, as_a=True, **counts)
+            tallies[j][i] = tally_of(leaderboard=leaderboard, as_a=False, **counts)
+    predicted: list[list[float | None]] = [
+        [
+            predicted_win_rate(
+                cast(float, ri.score),
+                cast(float, rj.score),
+                tie_parameter=standings.tie_parameter,
+            )
+            if i != j and ri.component == rj.component
+            else None
+            for j, rj in enumerate(chosen)
+        ]
+        for i, ri in enumerate(chosen)
+    ]
+    return HeadToHead(
+        rows=chosen,
+        observed=[[t.win_rate for t in row] for row in tallies],
+        votes=[[t.votes for t in row] for row in tallies],
+        predicted=predicted,
+        limited=len(rated) > n,
+    )
+
+
+@dataclass(frozen=True)
+class SiblingBoard:
+    """Another leaderboard of the same benchmark and each model's published rank there."""
+
+    leaderboard: Leaderboard
+    ranks: dict[int, int | None]
+    scores: dict[int, float | None]
+
+
+def sibling_boards(*, leaderboard: Leaderboard) -> list[SiblingBoard]:
+    """The benchmark's other leaderboards (same outputs, other questions), with model ranks.
+
+    Two queries whatever the number of siblings: the boards with their newest snapshot id,
+    then the rating rows of those snapshots.
+    """
+    latest = RatingSnapshot.objects.filter(leaderboard=OuterRef("pk")).order_by("-created", "-id")
+    siblings = list(
+        Leaderboard.objects.filter(benchmark_id=leaderboard.benchmark_id)
+        .exclude(pk=leaderboard.pk)
+        .annotate(latest_snapshot=Subquery(latest.values("id")[:1]))
+        .order_by("created", "id")
+    )
+    by_snapshot: dict[int, tuple[dict[int, int | None], dict[int, float | None]]] = {
+        s.latest_snapshot: ({}, {}) for s in siblings if s.latest_snapshot
+    }
+    for snapshot_id, model_id, rank, score in Rating.objects.filter(
+        snapshot_id__in=list(by_snapshot)
+    ).values_list("snapshot_id", "model_id", "rank", "score"):
+        by_snapshot[snapshot_id][0][model_id] = rank
+        by_snapshot[snapshot_id][1][model_id] = score
+    return [
+        SiblingBoard(
+            leaderboard=s,
+            ranks=by_snapshot.get(s.latest_snapshot, ({}, {}))[0],
+            scores=by_snapshot.get(s.latest_snapshot, ({}, {}))[1],
+        )
+        for s in siblings
+    ]
+
+
+@dataclass(frozen=True)
+class OpponentRecord:
+    """One model's record against one opponent: observed tally and predicted win rate."""
+
+    opponent: StandingsRow
+    tally: Tally
+    predicted: float | None
+
+
+@dataclass(frozen=True)
+class ModelReport:
+    """What the model page shows beyond the standings row."""
+
+    row: StandingsRow
+    record: list[OpponentRecord]
+    by_prompt: dict[int, Tally]
+
+
+def model_report(
+    *, leaderboard: Leaderboard, model_id: int, standings: StandingsView
+) -> ModelReport:
+    """A model's record against every other model and its results on each prompt.
+
+    One query over the model's own pair counters (its opponents x prompts), summed twice.
+    """
+    rows = {row.model_id: row for row in standings.rows}
+    row = rows[model_id]
+    by_opponent: dict[int, Tally] = defaultdict(Tally)
+    by_prompt: dict[int, Tally] = defaultdict(Tally)
+    for prompt_id, a, b, a_wins, b_wins, ties, both_bad in (
+        PairCount.objects.filter(Q(model_a_id=model_id) | Q(model_b_id=model_id))
+        .filter(leaderboard=leaderboard)
+        .values_list(
+            "prompt_id", "model_a_id", "model_b_id", "a_wins", "b_wins", "ties", "both_bad"
+        )
+    ):
+        tally = tally_of(
+            leaderboard=leaderboard,
+            as_a=a == model_id,
+            a_wins=a_wins,
+            b_wins=b_wins,
+            ties=ties,
+            both_bad=both_bad,
+        )
+        opponent = b if a == model_id else a
+        by_opponent[opponent] = by_opponent[opponent].plus(tally)
+        if prompt_id is not None:
+            by_prompt[prompt_id] = by_prompt[prompt_id].plus(tally)
+    record = []
+    for other in standings.rows:
+        if other.model_id == model_id:
+            continue
+        predicted = None
+        if row.score is not None and other.score is not None and row.component == other.component:
+            predicted = predicted_win_rate(
+                cast(float, row.score),
+                cast(float, other.score),
+                tie_parameter=standings.tie_parameter,
+            )
+        record.append(
+            OpponentRecord(
+                opponent=other, tally=by_opponent.get(other.model_id, Tally()), predicted=predicted
+            )
+        )
+    return ModelReport(row=row, record=record, by_prompt=dict(by_prompt))
+
+
+@dataclass(frozen=True)
+class HistoryPoint:
+    """A model's published numbers in one snapshot."""
+
+    at: datetime
+    rank: int | None
+    score: float | None
+    ci_low: float | None
+    ci_high: float | None
+    votes: int
+
+
+def model_history(*, leaderboard: Leaderboard, model_id: int) -> list[HistoryPoint]:
+    """The model's score, interval, rank and votes in every kept snapshot, oldest first."""
+    return [
+        HistoryPoint(at=at, rank=rank, score=score, ci_low=low, ci_high=high, votes=votes)
+        for at, rank, score, low, high, votes in Rating.objects.filter(
+            model_id=model_id, snapshot__leaderboard=leaderboard, score__isnull=False
+        )
+        .order_by("snapshot__created", "snapshot_id")
+        .values_list("snapshot__created", "rank", "score", "ci_low", "ci_high", "votes")
+    ]
+
+
+@dataclass(frozen=True)
+class GalleryEntry:
+    """One model's output on one prompt and how it fared in votes on that prompt."""
+
+    row: StandingsRow
+    output: Output | None
+    tally: Tally
+
+
+@dataclass(frozen=True)
+class PromptResults:
+    """One prompt with every model's output, best on this prompt first."""
+
+    prompt: Prompt
+    entries: list[GalleryEntry]
+
+
+def prompt_results(
+    *, leaderboard: Leaderboard, prompts: list[Prompt], standings: StandingsView
+) -> list[PromptResults]:
+    """Every model's output on each of `prompts` with its win rate on that prompt.
+
+    Three queries whatever the number of prompts and models: the outputs, then the pair
+    counters of these prompts summed per (prompt, model) once from each side of the pair.
+    """
+    prompt_ids = [p.pk for p in prompts]
+    outputs: dict[tuple[int, int], Output] = {
+        (o.prompt_id, o.model_id): o
+        for o in Output.objects.filter(prompt_id__in=prompt_ids).only(
+            "id", "prompt_id", "model_id", "kind", "text", "width", "height", "content_type"
+        )
+    }
+    tallies: dict[tuple[int, int], Tally] = defaultdict(Tally)
+    counters = PairCount.objects.filter(
+        leaderboard=leaderboard, prompt_id__in=prompt_ids
+    ).order_by()
+    sums = {"a": Sum("a_wins"), "b": Sum("b_wins"), "t": Sum("ties"), "bb": Sum("both_bad")}
+    for side in ("model_a_id", "model_b_id"):
+        for prompt_id, model_id, a_wins, b_wins, ties, both_bad in (
+            counters.values("prompt_id", side)
+            .annotate(**sums)
+            .values_list("prompt_id", side, "a", "b", "t", "bb")
+        ):
+            tally = tally_of(
+                leaderboard=leaderboard,
+                as_a=side == "model_a_id",
+                a_wins=a_wins,
+                b_wins=b_wins,
+                ties=ties,
+                both_bad=both_bad,
+            )
+            tallies[(prompt_id, model_id)] = tallies[(prompt_id, model_id)].plus(tally)
+    results = []
+    for prompt in prompts:
+        entries = [
+            GalleryEntry(
+                row=row,
+                output=outputs.get((prompt.pk, row.model_id)),
+                tally=tallies.get((prompt.pk, row.model_id), Tally()),
+            )
+            for row in standings.rows
+        ]
+        entries.sort(
+            key=lambda e: (
+                e.tally.win_rate is None,
+                -(e.tally.win_rate or 0.0),
+                -e.tally.votes,
+                e.row.model,
+            )
+        )
+        results.append(PromptResults(prompt=prompt, entries=entries))
+    return results
+
+
+def model_outputs(*, model_id: int, prompt_ids: list[int]) -> dict[int, Output]:
+    """The model's outputs on `prompt_ids`, by prompt id."""
+    return {
+        o.prompt_id: o
+        for o in Output.objects.filter(model_id=model_id, prompt_id__in=prompt_ids).only(
+            "id", "prompt_id", "model_id", "kind", "text", "width", "height", "content_type"
+        )
+    }
+
+
+def output_for_page(*, leaderboard: Leaderboard, output_id: int) -> Output:
+    """An output of the leaderboard's benchmark, for the public pages' galleries."""
+    output = (
+        Output.objects.filter(pk=output_id, model__benchmark_id=leaderboard.benchmark_id)
+        .exclude(file="")
+        .first()
+    )
+    if output is None:
+        raise NotFound(f"output {output_id} is not on leaderboard {leaderboard.pk}")
+    return output
+
+
+# ---------------------------------------------------------------- vote export
+
+VOTE_EXPORT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("vote_id", "Stable id of the vote."),
+    ("created", "When the vote was cast, ISO 8601 in UTC."),
+    ("leaderboard_id", "The leaderboard the vote belongs to."),
+    ("prompt_id", "Id of the prompt both outputs answered (empty for imported votes without one)."),
+    ("prompt_identifier", "The owner's identifier of that prompt, when given."),
+    ("left_model_id", "Id of the model whose output was shown on the left."),
+    ("left_model", "Name of that model."),
+    ("right_model_id", "Id of the model whose output was shown on the right."),
+    ("right_model", "Name of that model."),
+    (
+        "choice",
+        "The voter's answer to the leaderboard's instruction: left, right, tie or both_bad. "
+        "On an inverse leaderboard ('Which is worse?') left means the left output is worse.",
+    ),
+    (
+        "voter",
+        "Anonymous voter key: the same voter has the same key on this leaderboard, but keys "
+        "cannot be linked to accounts, sessions or other leaderboards. Empty for imported votes.",
+    ),
+    ("view_ms", "Milliseconds between showing the pair and the vote, when known."),
+    ("imported", "true when the vote was imported from another arena rather than cast here."),
+)
+
+
+def voter_key(*, leaderboard_id: int, voter_id: int | None) -> str:
+    """A voter's anonymous key on one leaderboard: a keyed hash, not reversible or linkable."""
+    if voter_id is None:
+        return ""
+    message = f"versus-vote-export:{leaderboard_id}:{voter_id}".encode()
+    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()[:16]
+
+
+def votes_exported(*, leaderboard: Leaderboard) -> QuerySet[Vote]:
+    """The leaderboard's votes that count in its published standings, oldest first.
+
+    Votes the trust checks left out are not published: showing them would tell a suspicious
+    voter that they were caught.
+    """
+    return Vote.objects.filter(leaderboard=leaderboard, excluded="").order_by("id")
+
+
+def vote_export_rows(*, leaderboard: Leaderboard, votes: Any) -> Iterator[list[str]]:
+    """Rows of `VOTE_EXPORT_COLUMNS` for `votes` (a queryset of the board's exported votes).
+
+    Model names and prompt identifiers are read once up front, and the votes in chunks, so a
+    million votes stream in constant memory without a join per row.
+    """
+    names = dict(
+        Model.objects.filter(benchmark_id=leaderboard.benchmark_id).values_list("id", "name")
+    )
+    identifiers = dict(
+        Prompt.objects.filter(benchmark_id=leaderboard.benchmark_id)
+        .exclude(identifier="")
+        .values_list("id", "identifier")
+    )
+    keys: dict[int, str] = {}
+    fields = (
+        "id",
+        "created",
+        "prompt_id",
+        "left_model_id",
+        "right_model_id",
+        "choice",
+        "voter_id",
+        "view_ms",
+        "is_imported",
+    )
+    for (
+        vote_id,
+        created,
+        prompt_id,
+        left,
+        right,
+        choice,
+        voter_id,
+        view_ms,
+        imported,
+    ) in votes.values_list(*fields).iterator(chunk_size=5000):
+        if voter_id is not None and voter_id not in keys:
+            keys[voter_id] = voter_key(leaderboard_id=leaderboard.pk, voter_id=voter_id)
+        yield [
+            str(vote_id),
+            created.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            str(leaderboard.pk),
+            "" if prompt_id is None else str(prompt_id),
+            identifiers.get(prompt_id, "") if prompt_id is not None else "",
+            str(left),
+            names.get(left, ""),
+            str(right),
+            names.get(right, ""),
+            choice,
+            keys.get(voter_id, "") if voter_id is not None else "",
+            "" if view_ms is None else str(view_ms),
+            "true" if imported else "false",
+        ]

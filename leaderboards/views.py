@@ -1,25 +1,459 @@
-"""Public pages of leaderboards."""
+"""Public pages of leaderboards: index, standings, per-prompt results, model pages.
+
+Views stay thin: find the leaderboard the visitor may see (404 otherwise, so a private board's
+existence is not revealed), call selectors, render. Every table works without JavaScript; the
+scripts only add plots, client-side sorting and live refresh.
+"""
 
 from __future__ import annotations
 
-from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from dataclasses import asdict, dataclass
+from typing import Any, cast
+
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
 
-from leaderboards.selectors import leaderboards_visible
+from config.errors import NotFound
+from evaluation.selectors import StandingsRow, StandingsView
+
+# The media view's response helper: one place decides the headers media is served with.
+from evaluation.views import _media_response as media_response
+from leaderboards.models import Leaderboard, Prompt
+from leaderboards.selectors import (
+    INDEX_SORTS,
+    HeadToHead,
+    board_standings,
+    head_to_head,
+    leaderboard_get,
+    leaderboard_prompt_ids,
+    leaderboard_prompts,
+    leaderboard_tag_counts,
+    leaderboards_listed,
+    leaderboards_prompt_counts,
+    model_history,
+    model_outputs,
+    model_report,
+    output_for_page,
+    prompt_results,
+    rated_rows,
+    sibling_boards,
+    snapshot_latest_id,
+)
+
+INDEX_PAGE_SIZE = 24
+HEAD_TO_HEAD_SIZES = (10, 15, 20, 30, 50)
+HEAD_TO_HEAD_DEFAULT = 15
+PROMPTS_SHOWN = 30
+LIVE_REFRESH_SECONDS = 15
+MODEL_OUTPUTS_PAGE_SIZE = 24
+# Per-prompt pages hold about this many outputs, so a 200-model board shows one prompt a page.
+GALLERY_OUTPUTS_PER_PAGE = 120
+
+# Sortable columns of the standings table: query value -> (label, key, descending first).
+STANDINGS_SORTS: dict[str, tuple[str, Any, bool]] = {
+    "rank": ("Rank", None, False),
+    "model": ("Model", lambda r: r.model.lower(), False),
+    "score": ("Score", lambda r: r.score, True),
+    "interval": ("95% interval", lambda r: (r.ci_high or 0) - (r.ci_low or 0), False),
+    "votes": ("Votes", lambda r: r.votes, True),
+    "win_rate": ("Win rate", lambda r: r.win_rate, True),
+}
 
 
-def index(request: HttpRequest) -> HttpResponse:
-    """Every leaderboard the visitor may see, newest first, searchable by name."""
-    query = request.GET.get("q", "").strip()
-    leaderboards = leaderboards_visible(user=request.user).annotate(
-        model_count=Count("benchmark__models", distinct=True),
-        prompt_count=Count("benchmark__prompts", distinct=True),
+def _board(request: HttpRequest, leaderboard_id: int) -> Leaderboard:
+    try:
+        return leaderboard_get(leaderboard_id=leaderboard_id, user=request.user)
+    except NotFound:
+        raise Http404("no such leaderboard") from None
+
+
+def _is_owner(request: HttpRequest, leaderboard: Leaderboard) -> bool:
+    user = request.user
+    return bool(
+        user.is_staff or (user.is_authenticated and user.pk == leaderboard.benchmark.owner_id)
     )
-    if query:
-        leaderboards = leaderboards.filter(name__icontains=query)
+
+
+def _shows_prompts(request: HttpRequest, leaderboard: Leaderboard) -> bool:
+    """Prompt texts are public when the leaderboard shows them to voters; owners always see them."""
+    return leaderboard.show_prompt or _is_owner(request, leaderboard)
+
+
+def _tags(
+    request: HttpRequest, leaderboard: Leaderboard
+) -> tuple[list[str], list[tuple[str, int]]]:
+    """The visitor's tag filter, keeping only tags the board's prompts carry, and all tags."""
+    available = leaderboard_tag_counts(leaderboard=leaderboard)
+    known = {tag for tag, _ in available}
+    wanted = [t for t in dict.fromkeys(request.GET.getlist("tag")) if t in known]
+    return wanted, available
+
+
+def _query(request: HttpRequest, **changes: Any) -> str:
+    """The current query string with `changes` applied (None removes a key)."""
+    params = request.GET.copy()
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        elif isinstance(value, list):
+            params.setlist(key, value)
+        else:
+            params[key] = str(value)
+    encoded = params.urlencode()
+    return f"?{encoded}" if encoded else "?"
+
+
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    """Every leaderboard the visitor may see, searchable by name, sorted by update or votes."""
+    query = request.GET.get("q", "").strip()[:200]
+    sort = request.GET.get("sort", "updated")
+    if sort not in INDEX_SORTS:
+        sort = "updated"
+    listed = leaderboards_listed(user=request.user, query=query, sort=sort)
+    page = Paginator(listed, INDEX_PAGE_SIZE).get_page(request.GET.get("page"))
+    boards = list(page.object_list)
+    counts = leaderboards_prompt_counts(leaderboards=boards)
+    for board in boards:
+        board.prompt_count = counts[board.pk]
     return render(
         request,
         "leaderboards/index.html",
-        {"leaderboards": leaderboards[:200], "query": query},
+        {
+            "leaderboards": boards,
+            "page": page,
+            "query": query,
+            "sort": sort,
+            "sorts": [
+                (key, label, _query(request, sort=key, page=None))
+                for key, label in INDEX_SORTS.items()
+            ],
+            "prev_url": _query(request, page=page.previous_page_number())
+            if page.has_previous()
+            else None,
+            "next_url": _query(request, page=page.next_page_number()) if page.has_next() else None,
+        },
     )
+
+
+def _sorted_rows(rows: list[StandingsRow], sort: str, descending: bool) -> list[StandingsRow]:
+    if sort == "rank":
+        ordered = list(rows)  # display order already: by part, rank, score
+        return ordered[::-1] if descending else ordered
+    key = STANDINGS_SORTS[sort][1]
+    rated = [r for r in rows if key(r) is not None]
+    missing = [r for r in rows if key(r) is None]
+    return sorted(rated, key=key, reverse=descending) + missing
+
+
+def _sort_headers(request: HttpRequest, sort: str, descending: bool) -> list[dict[str, Any]]:
+    headers = []
+    for key, (label, _, first_desc) in STANDINGS_SORTS.items():
+        active = key == sort
+        next_desc = (not descending) if active else first_desc
+        headers.append(
+            {
+                "key": key,
+                "label": label,
+                "url": _query(request, sort=key, dir="desc" if next_desc else "asc") + "#standings",
+                "aria": ("descending" if descending else "ascending") if active else "none",
+                "first": "desc" if first_desc else "asc",
+            }
+        )
+    return headers
+
+
+def _interval_bars(standings: StandingsView) -> dict[int, dict[str, float]]:
+    """Where each model's interval sits on a common axis, in percent: the table's inline bars
+    draw the interval plot without JavaScript."""
+    rated = [r for r in rated_rows(standings) if r.ci_low is not None and r.ci_high is not None]
+    if not rated:
+        return {}
+    low = min(cast(float, r.ci_low) for r in rated)
+    high = max(cast(float, r.ci_high) for r in rated)
+    span = (high - low) or 1.0
+    return {
+        r.model_id: {
+            "left": round(100 * (cast(float, r.ci_low) - low) / span, 2),
+            "width": round(
+                max(100 * (cast(float, r.ci_high) - cast(float, r.ci_low)) / span, 0.5), 2
+            ),
+            "dot": round(100 * (cast(float, r.score) - low) / span, 2),
+        }
+        for r in rated
+    }
+
+
+def _plot_rows(standings: StandingsView) -> list[dict[str, Any]]:
+    return [asdict(row) for row in standings.rows]
+
+
+def _h2h_size(request: HttpRequest) -> int:
+    try:
+        size = int(request.GET.get("h2h", HEAD_TO_HEAD_DEFAULT))
+    except ValueError:
+        return HEAD_TO_HEAD_DEFAULT
+    return size if size in HEAD_TO_HEAD_SIZES else HEAD_TO_HEAD_DEFAULT
+
+
+def _description(leaderboard: Leaderboard, standings: StandingsView) -> str:
+    rated = rated_rows(standings)
+    text = (
+        f"{leaderboard.name}: {len(standings.rows)} models ranked by "
+        f"{standings.vote_count:,} human votes"
+    )
+    if rated:
+        leader = rated[0]
+        text += f"; leader {leader.model} ({leader.score:.0f})"
+    return f"{text}. “{leaderboard.instruction}”"[:300]
+
+
+@dataclass(frozen=True)
+class BoardNumbers:
+    """The numbers of a leaderboard page: standings (maybe tag-filtered) and head-to-head."""
+
+    tags: list[str]
+    available_tags: list[tuple[str, int]]
+    standings: StandingsView
+    h2h: HeadToHead
+    published_snapshot_id: int | None
+    prompt_count: int | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "leaderboard_id": self.standings.leaderboard_id,
+            "snapshot_id": self.published_snapshot_id,
+            "computed_at": (
+                self.standings.computed_at.isoformat() if self.standings.computed_at else None
+            ),
+            "vote_count": self.standings.vote_count,
+            "tags": self.tags,
+            "tie_parameter": self.standings.tie_parameter,
+            "rows": [asdict(row) for row in self.standings.rows],
+            "h2h": self.h2h.as_dict(),
+        }
+
+
+def _board_numbers(request: HttpRequest, leaderboard: Leaderboard) -> BoardNumbers:
+    tags, available_tags = _tags(request, leaderboard)
+    standings = board_standings(leaderboard=leaderboard, tags=tags)
+    prompt_ids = leaderboard_prompt_ids(leaderboard=leaderboard, tags=tags) if tags else None
+    h2h = head_to_head(
+        leaderboard=leaderboard,
+        standings=standings,
+        limit=_h2h_size(request),
+        prompt_ids=prompt_ids,
+    )
+    return BoardNumbers(
+        tags=tags,
+        available_tags=available_tags,
+        standings=standings,
+        h2h=h2h,
+        published_snapshot_id=(
+            snapshot_latest_id(leaderboard=leaderboard) if tags else standings.snapshot_id
+        ),
+        prompt_count=len(prompt_ids) if prompt_ids is not None else None,
+    )
+
+
+@require_GET
+def leaderboard_detail(request: HttpRequest, leaderboard_id: int) -> HttpResponse:
+    """The standings with intervals, plots, head-to-head, sibling questions and prompts."""
+    leaderboard = _board(request, leaderboard_id)
+    numbers = _board_numbers(request, leaderboard)
+    standings = numbers.standings
+    sort = request.GET.get("sort", "rank")
+    if sort not in STANDINGS_SORTS:
+        sort = "rank"
+    descending = request.GET.get("dir", "desc" if STANDINGS_SORTS[sort][2] else "asc") == "desc"
+    siblings = sibling_boards(leaderboard=leaderboard)
+    bars = _interval_bars(standings)
+    table = [
+        (row, [s.ranks.get(row.model_id) for s in siblings], bars.get(row.model_id))
+        for row in _sorted_rows(standings.rows, sort, descending)
+    ]
+    prompts: list[Prompt] = []
+    prompt_total = 0
+    if _shows_prompts(request, leaderboard):
+        all_prompts = leaderboard_prompts(leaderboard=leaderboard)
+        prompt_total = len(all_prompts)
+        prompts = all_prompts[:PROMPTS_SHOWN]
+    data_query = _query(request, sort=None, dir=None)
+    return render(
+        request,
+        "leaderboards/leaderboard.html",
+        {
+            "leaderboard": leaderboard,
+            "numbers": numbers,
+            "standings": standings,
+            "rated": rated_rows(standings),
+            "table": table,
+            "headers": _sort_headers(request, sort, descending),
+            "h2h": numbers.h2h,
+            "h2h_sizes": HEAD_TO_HEAD_SIZES,
+            "h2h_size": _h2h_size(request),
+            "siblings": siblings,
+            "tags": numbers.tags,
+            "available_tags": numbers.available_tags,
+            "clear_url": (
+                reverse("page-leaderboard", args=[leaderboard.pk]) if numbers.tags else None
+            ),
+            "prompts": prompts,
+            "prompt_total": prompt_total,
+            "description": _description(leaderboard, standings),
+            "page_data": {
+                **numbers.as_json(),
+                "data_url": reverse("page-leaderboard-data", args=[leaderboard.pk])
+                + (data_query if data_query != "?" else ""),
+                "standings_url": reverse("leaderboard-standings", args=[leaderboard.pk]),
+                "model_url": reverse("page-model", args=[leaderboard.pk, 0]),
+                "refresh_seconds": LIVE_REFRESH_SECONDS,
+            },
+        },
+    )
+
+
+@require_GET
+def leaderboard_data(request: HttpRequest, leaderboard_id: int) -> JsonResponse:
+    """The numbers the leaderboard page draws (standings, head-to-head), for its live refresh.
+
+    The page polls the standings API to learn that a new snapshot is out, then reads this once.
+    Takes the page's own `tag` and `h2h` parameters.
+    """
+    leaderboard = _board(request, leaderboard_id)
+    return JsonResponse(_board_numbers(request, leaderboard).as_json())
+
+
+def _gallery_page_size(n_models: int) -> int:
+    return max(1, min(10, GALLERY_OUTPUTS_PER_PAGE // max(n_models, 1)))
+
+
+@require_GET
+def prompt_gallery(request: HttpRequest, leaderboard_id: int) -> HttpResponse:
+    """Per-prompt results: every model's output on each prompt with its win rate there."""
+    leaderboard = _board(request, leaderboard_id)
+    tags, available_tags = _tags(request, leaderboard)
+    standings = board_standings(leaderboard=leaderboard)
+    prompts = leaderboard_prompts(leaderboard=leaderboard)
+    if tags:
+        wanted = set(tags)
+        prompts = [p for p in prompts if wanted & set(p.tags)]
+    single = request.GET.get("prompt", "")
+    if single.isdigit():
+        prompts = [p for p in prompts if p.pk == int(single)]
+    page = Paginator(prompts, _gallery_page_size(len(standings.rows))).get_page(
+        request.GET.get("page")
+    )
+    results = prompt_results(
+        leaderboard=leaderboard, prompts=list(page.object_list), standings=standings
+    )
+    return render(
+        request,
+        "leaderboards/prompts.html",
+        {
+            "leaderboard": leaderboard,
+            "standings": standings,
+            "results": results,
+            "page": page,
+            "tags": tags,
+            "available_tags": available_tags,
+            "show_prompts": _shows_prompts(request, leaderboard),
+            "show_assets": leaderboard.show_prompt_asset or _is_owner(request, leaderboard),
+            "prompt_count": len(prompts),
+            "clear_url": (
+                reverse("page-prompts", args=[leaderboard.pk]) if tags or single.isdigit() else None
+            ),
+            "prev_url": _query(request, page=page.previous_page_number())
+            if page.has_previous()
+            else None,
+            "next_url": _query(request, page=page.next_page_number()) if page.has_next() else None,
+        },
+    )
+
+
+@require_GET
+def model_detail(request: HttpRequest, leaderboard_id: int, model_id: int) -> HttpResponse:
+    """One model on one leaderboard: score history, record against each model, its outputs."""
+    leaderboard = _board(request, leaderboard_id)
+    standings = board_standings(leaderboard=leaderboard)
+    if model_id not in {row.model_id for row in standings.rows}:
+        raise Http404("no such model on this leaderboard")
+    report = model_report(leaderboard=leaderboard, model_id=model_id, standings=standings)
+    history = model_history(leaderboard=leaderboard, model_id=model_id)
+    prompts = leaderboard_prompts(leaderboard=leaderboard)
+    page = Paginator(prompts, MODEL_OUTPUTS_PAGE_SIZE).get_page(request.GET.get("page"))
+    page_prompts = list(page.object_list)
+    outputs = model_outputs(model_id=model_id, prompt_ids=[p.pk for p in page_prompts])
+    siblings = sibling_boards(leaderboard=leaderboard)
+    row = report.row
+    description = f"{row.model} on {leaderboard.name}: "
+    if row.score is not None and row.ci_low is not None and row.ci_high is not None:
+        description += (
+            f"rank {row.rank}, score {row.score:.0f} "
+            f"(95% interval {row.ci_low:.0f} to {row.ci_high:.0f}), {row.votes:,} votes."
+        )
+    else:
+        description += "not rated yet."
+    return render(
+        request,
+        "leaderboards/model.html",
+        {
+            "leaderboard": leaderboard,
+            "standings": standings,
+            "row": row,
+            "record": report.record,
+            "history": history,
+            "recent_history": history[-10:][::-1],
+            "outputs": [(p, outputs.get(p.pk), report.by_prompt.get(p.pk)) for p in page_prompts],
+            "page": page,
+            "siblings": [(s, s.ranks.get(model_id), s.scores.get(model_id)) for s in siblings],
+            "show_prompts": _shows_prompts(request, leaderboard),
+            "description": description,
+            "prev_url": _query(request, page=page.previous_page_number())
+            if page.has_previous()
+            else None,
+            "next_url": _query(request, page=page.next_page_number()) if page.has_next() else None,
+            "page_data": {
+                "model": row.model,
+                "history": [
+                    {
+                        "at": point.at.isoformat(),
+                        "score": point.score,
+                        "ci_low": point.ci_low,
+                        "ci_high": point.ci_high,
+                        "rank": point.rank,
+                        "votes": point.votes,
+                    }
+                    for point in history
+                ],
+                "record": [
+                    {
+                        "opponent": rec.opponent.model,
+                        "observed": rec.tally.win_rate,
+                        "votes": rec.tally.votes,
+                        "predicted": rec.predicted,
+                    }
+                    for rec in report.record
+                    if rec.tally.votes or rec.predicted is not None
+                ],
+            },
+        },
+    )
+
+
+@require_GET
+def output_file(request: HttpRequest, leaderboard_id: int, output_id: int) -> HttpResponse:
+    """An output's file for the public galleries.
+
+    Galleries name the model next to each output, so they must not use the opaque
+    /media/o/<public id> address the voting page uses: that would let a voter look the id up.
+    """
+    leaderboard = _board(request, leaderboard_id)
+    try:
+        output = output_for_page(leaderboard=leaderboard, output_id=output_id)
+    except NotFound:
+        raise Http404("no such output") from None
+    return media_response(request, output.file, output.content_type)
