@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
@@ -88,8 +87,8 @@ def leaderboard_prompt_ids(*, leaderboard: Leaderboard, tags: list[str] | None =
 # ---------------------------------------------------------------- public pages
 #
 # Reads behind the public pages. They only read what the rater published (rating snapshots and
-# pair counters); nothing here refits a board, except `board_standings` with a tag filter, which
-# fits the counters of the chosen prompts once per published snapshot and caches the result.
+# pair counters) and never refit a board; the standings themselves, tag-filtered or not, come
+# from `evaluation.selectors.standings_get`.
 
 INDEX_SORTS = {
     "updated": "recently updated",
@@ -97,7 +96,6 @@ INDEX_SORTS = {
     "new": "newest",
     "name": "name",
 }
-FILTERED_STANDINGS_TTL = 600
 
 
 def _per_benchmark_count(model: Any) -> Coalesce:
@@ -158,31 +156,6 @@ def leaderboards_prompt_counts(*, leaderboards: list[Leaderboard]) -> dict[int, 
 def rated_rows(standings: StandingsView) -> list[StandingsRow]:
     """The rows of models with a score, best first."""
     return [row for row in standings.rows if row.score is not None]
-
-
-def board_standings(*, leaderboard: Leaderboard, tags: list[str] | None = None) -> StandingsView:
-    """`standings_get` for the pages: the published snapshot as it is, and a tag-filtered fit
-    cached for the life of the snapshot it follows.
-
-    A filtered fit reads the pair counters of the chosen prompts; caching it under the newest
-    snapshot's id means a busy filtered page costs one fit per published snapshot, not one per
-    request, and never shows numbers older than the published ones.
-    """
-    from evaluation.selectors import standings_get
-
-    wanted = sorted({t for t in tags or [] if t})
-    if not wanted:
-        return standings_get(leaderboard=leaderboard)
-    latest = snapshot_latest_id(leaderboard=leaderboard)
-    if latest is None:
-        return standings_get(leaderboard=leaderboard, tags=wanted)
-    digest = hashlib.sha256("\x1f".join(wanted).encode()).hexdigest()[:24]
-    key = f"versus:pages:standings:{leaderboard.pk}:{latest}:{digest}"
-    cached = cache.get(key)
-    if cached is None:
-        cached = standings_get(leaderboard=leaderboard, tags=wanted)
-        cache.set(key, cached, FILTERED_STANDINGS_TTL)
-    return cast("StandingsView", cached)
 
 
 def snapshot_latest_id(*, leaderboard: Leaderboard) -> int | None:

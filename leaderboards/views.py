@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from config.errors import NotFound
-from evaluation.selectors import StandingsRow, StandingsView
+from evaluation.selectors import StandingsRow, StandingsView, standings_get
 
 # The media view's response helper: one place decides the headers media is served with.
 from evaluation.views import _media_response as media_response
@@ -25,7 +25,6 @@ from leaderboards.models import Leaderboard, Prompt
 from leaderboards.selectors import (
     INDEX_SORTS,
     HeadToHead,
-    board_standings,
     head_to_head,
     leaderboard_get,
     leaderboard_prompt_ids,
@@ -239,7 +238,7 @@ class BoardNumbers:
 
 def _board_numbers(request: HttpRequest, leaderboard: Leaderboard) -> BoardNumbers:
     tags, available_tags = _tags(request, leaderboard)
-    standings = board_standings(leaderboard=leaderboard, tags=tags)
+    standings = standings_get(leaderboard=leaderboard, tags=tags or None)
     prompt_ids = leaderboard_prompt_ids(leaderboard=leaderboard, tags=tags) if tags else None
     h2h = head_to_head(
         leaderboard=leaderboard,
@@ -336,7 +335,7 @@ def prompt_gallery(request: HttpRequest, leaderboard_id: int) -> HttpResponse:
     """Per-prompt results: every model's output on each prompt with its win rate there."""
     leaderboard = _board(request, leaderboard_id)
     tags, available_tags = _tags(request, leaderboard)
-    standings = board_standings(leaderboard=leaderboard)
+    standings = standings_get(leaderboard=leaderboard)
     prompts = leaderboard_prompts(leaderboard=leaderboard)
     if tags:
         wanted = set(tags)
@@ -378,7 +377,7 @@ def prompt_gallery(request: HttpRequest, leaderboard_id: int) -> HttpResponse:
 def model_detail(request: HttpRequest, leaderboard_id: int, model_id: int) -> HttpResponse:
     """One model on one leaderboard: score history, record against each model, its outputs."""
     leaderboard = _board(request, leaderboard_id)
-    standings = board_standings(leaderboard=leaderboard)
+    standings = standings_get(leaderboard=leaderboard)
     if model_id not in {row.model_id for row in standings.rows}:
         raise Http404("no such model on this leaderboard")
     report = model_report(leaderboard=leaderboard, model_id=model_id, standings=standings)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import io
 import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,9 +21,7 @@ from evaluation.services.ratings import ratings_recompute
 from leaderboards.models import Leaderboard
 from matchmaking.models import Voter
 from tests.factories import make_leaderboard
-
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
-GENAI_ARENA = DATA / "genai_arena_clean_battle_20240220.json"
+from tests.rating.shared_data import GENAI_ARENA
 
 PROMPTS = [
     "A serene mountain landscape at sunset",

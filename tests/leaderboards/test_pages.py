@@ -12,9 +12,7 @@ from django.test import Client
 
 from evaluation.models import Model, RatingSnapshot, Vote
 from evaluation.selectors import standings_get
-from evaluation.services.ratings import ratings_recompute
 from leaderboards.selectors import (
-    board_standings,
     predicted_win_rate,
     rated_rows,
     tally_of,
@@ -183,39 +181,6 @@ def test_it_refits_the_standings_on_the_prompts_of_the_chosen_tags(
     # A tag no prompt carries is ignored instead of failing the page.
     response = client.get(f"/leaderboards/{board.pk}/", {"tag": "nothing-has-it"})
     assert _page_data(response)["tags"] == []
-
-
-def test_it_fits_a_tag_filter_once_per_published_snapshot(
-    client: Client, board: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import evaluation.selectors
-
-    calls: list[Any] = []
-    original = evaluation.selectors.standings_get
-
-    def counting(**kwargs: Any) -> Any:
-        calls.append(kwargs.get("tags"))
-        return original(**kwargs)
-
-    monkeypatch.setattr(evaluation.selectors, "standings_get", counting)
-    first = board_standings(leaderboard=board, tags=["city"])
-    again = board_standings(leaderboard=board, tags=["city"])
-    assert calls == [["city"]]
-    assert again == first
-    Vote.objects.bulk_create(
-        Vote(
-            leaderboard=board,
-            prompt=board.benchmark.prompts.get(tags=["city"]),
-            left_model=m1,
-            right_model=m2,
-            choice="left",
-        )
-        for m1, m2 in [tuple(Model.objects.filter(benchmark=board.benchmark)[:2])] * 20
-    )
-    ratings_recompute(leaderboard_id=board.pk)
-    fresh = board_standings(leaderboard=board, tags=["city"])
-    assert calls == [["city"], ["city"]]
-    assert fresh.vote_count == first.vote_count + 20
 
 
 def test_it_shows_observed_and_predicted_head_to_head(client: Client, board: Any) -> None:
