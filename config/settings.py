@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "leaderboards",
     "evaluation",
     "matchmaking",
+    "metrics",
 ]
 
 MIDDLEWARE = [

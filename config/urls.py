@@ -83,3 +83,9 @@ urlpatterns = [
 
 # Voting: the page of a leaderboard and the voter's JSON API (matchmaking/urls.py).
 urlpatterns += [path("", include("matchmaking.urls"))]
+
+# Metric leaderboards: automatic scores per run, their API and pages (metrics/).
+urlpatterns += [
+    path("api/v1/", include("metrics.api_urls")),
+    path("metrics/", include("metrics.urls")),
+]

@@ -28,6 +28,14 @@ from versus.leaderboard import (
     StandingsRow,
     WinLossMatrix,
 )
+from versus.metrics import (
+    MetricRanking,
+    ModelLeaderboard,
+    RankingQuery,
+    RunComparison,
+    RunScore,
+    compare_runs,
+)
 from versus.model import DataType, Model
 from versus.prompts import Prompt, PromptInput
 
@@ -41,14 +49,19 @@ __all__ = [
     "LeaderboardAPI",
     "LeaderboardOptions",
     "MediaSource",
+    "MetricRanking",
     "Model",
+    "ModelLeaderboard",
     "NotFoundError",
     "PayloadTooLarge",
     "PermissionDenied",
     "Prompt",
     "PromptAssets",
     "PromptInput",
+    "RankingQuery",
     "RateLimited",
+    "RunComparison",
+    "RunScore",
     "ServerError",
     "Standings",
     "StandingsRow",
@@ -58,5 +71,6 @@ __all__ = [
     "VersusError",
     "WinLossMatrix",
     "__version__",
+    "compare_runs",
     "extension_for",
 ]
