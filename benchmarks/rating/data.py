@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import csv
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
-from evaluation.rating import LEFT, RIGHT, TIE, PairCounts, fit_bradley_terry
+from evaluation.rating import (
+    BOTH_BAD,
+    LEFT,
+    RIGHT,
+    TIE,
+    PairCounts,
+    compute_standings,
+    fit_bradley_terry,
+)
+
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+REAL_SETS = {
+    "GenAI-Arena": "genai_arena_clean_battle_20240220.json",
+    "LLMFAO": "evalica_llmfao.csv",
+}
 
 TIE_NU = 0.6
 """Davidson tie parameter of the generator: about 23% ties between equal models."""
@@ -27,6 +43,8 @@ class Board:
     outcome: NDArray[np.int8]
     theta: NDArray[np.float64]
     theta_half: NDArray[np.float64]
+    label: str = ""
+    component: NDArray[np.int64] | None = None
 
     def save(self, path: Path) -> None:
         np.savez(
@@ -77,4 +95,46 @@ def generate(n_models: int, n_votes: int, *, seed: int) -> Board:
         outcome=outcome.astype(np.int8),
         theta=theta,
         theta_half=theta_half,
+    )
+
+
+def real_board(label: str) -> Board | None:
+    """A real vote set from ``../shared/data`` as a board; None when the folder is absent.
+
+    The strengths are unknown, so ``theta`` is Versus's own fit (ties as half, no prior):
+    accuracy columns then say how far each peer agrees with it, within each connected part
+    (GenAI-Arena's generation and editing arenas are never compared with each other).
+    Battles of a model against itself are left out: they say nothing about strengths.
+    """
+    path = SHARED_DATA / REAL_SETS[label]
+    if not path.is_file():
+        return None
+    if path.suffix == ".json":
+        codes = {"model_a": LEFT, "model_b": RIGHT, "tie": TIE, "tie (bothbad)": BOTH_BAD}
+        rows = [
+            (b["model_a"], b["model_b"], codes[b["winner"]])
+            for b in json.loads(path.read_text())
+            if b["model_a"] != b["model_b"]
+        ]
+    else:
+        codes = {"left": LEFT, "right": RIGHT, "tie": TIE}
+        with path.open(newline="") as handle:
+            rows = [(r["left"], r["right"], codes[r["winner"]]) for r in csv.DictReader(handle)]
+    names = sorted({a for a, _, _ in rows} | {b for _, b, _ in rows})
+    index = {name: k for k, name in enumerate(names)}
+    left = np.array([index[a] for a, _, _ in rows], dtype=np.int64)
+    right = np.array([index[b] for _, b, _ in rows], dtype=np.int64)
+    outcome = np.array([c for _, _, c in rows], dtype=np.int8)
+    fit = compute_standings(
+        PairCounts.from_votes(left, right, outcome, n_models=len(names)), ridge=0.0
+    )
+    return Board(
+        n_models=len(names),
+        left=left,
+        right=right,
+        outcome=outcome,
+        theta=fit.theta,
+        theta_half=fit.theta,
+        label=label,
+        component=fit.component,
     )

@@ -19,8 +19,8 @@ bootstrap s
 ΔMB
     Peak resident memory of the task above the process's memory just before it (interpreter,
     imports and the input already loaded), for the fit / sandwich / bootstrap task. For
-    arena-rank's bootstrap, whose pool runs in separate processes, the sampled peak of the
-    whole process group is used instead.
+    arena-rank's and current FastChat's bootstraps, whose pools run in separate processes,
+    the sampled peak of the whole process group is used instead.
 tau, rho
     Kendall tau and Spearman rho between the fitted scores and the true strengths.
 ±Elo, cover
@@ -40,14 +40,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy.stats import kendalltau, spearmanr
 
-from benchmarks.rating.data import generate
+from benchmarks.rating.data import REAL_SETS, Board, generate, real_board
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_PEER_PYTHON = ROOT / ".venv-bench" / "bin" / "python"
@@ -65,11 +67,14 @@ TASKS: dict[str, tuple[str, ...]] = {
     "evalica": ("fit", "bootstrap"),
 }
 
+# Their bootstrap runs a multiprocessing pool: memory is the whole process group's.
+POOLED = ("arena-rank", "fastchat-main")
+
 LABELS = {
     "versus": "Versus",
     "choix": "choix 0.4 (ILSR) *",
     "fastchat": "FastChat (fschat 0.2.36)",
-    "fastchat-main": "FastChat (source)",
+    "fastchat-main": "FastChat (current source)",
     "arena-rank": "arena-rank",
     "evalica": "evalica",
 }
@@ -163,7 +168,7 @@ def run_worker(
     if not result["ok"]:
         return Outcome(f"error: {result['error'][:80]}")
     baseline = result["baseline_mb"]
-    peak = max(result["peak_mb"], group_peak if library == "arena-rank" else 0.0)
+    peak = max(result["peak_mb"], group_peak if library in POOLED else 0.0)
     return Outcome("ok", result["seconds"], max(peak - baseline, 0.0), result)
 
 
@@ -175,18 +180,31 @@ class Row:
     n_votes: int
     library: str
     tasks: dict[str, Outcome] = field(default_factory=dict)
+    label: str = ""
     tau: float | None = None
     rho: float | None = None
     half_width: float | None = None
     cover: float | None = None
 
 
-def _accuracy(row: Row, truth: np.ndarray, theta_half: np.ndarray) -> None:
+def _accuracy(row: Row, board: Board) -> None:
+    truth, theta_half = board.theta, board.theta_half
     fit = row.tasks.get("fit")
     if fit is not None and fit.ok:
         score = np.asarray(fit.data["score"])
-        row.tau = float(kendalltau(score, truth).statistic)
-        row.rho = float(spearmanr(score, truth).statistic)
+        parts = board.component if board.component is not None else np.zeros(truth.size)
+        # Within each connected part (weighted by its size): across parts order means nothing.
+        taus, rhos, sizes = [], [], []
+        for part in np.unique(parts):
+            members = parts == part
+            if members.sum() > 2:
+                taus.append(kendalltau(score[members], truth[members]).statistic)
+                rhos.append(spearmanr(score[members], truth[members]).statistic)
+                sizes.append(members.sum())
+        row.tau = float(np.average(taus, weights=sizes))
+        row.rho = float(np.average(rhos, weights=sizes))
+    if board.label:
+        return
     for task in ("sandwich", "bootstrap"):
         outcome = row.tasks.get(task)
         if outcome is None or not outcome.ok or "low" not in outcome.data:
@@ -232,7 +250,7 @@ def table(rows: list[Row]) -> str:
             for task in ("fit", "sandwich", "bootstrap")
         )
         lines.append(
-            f"| {row.n_models} | {row.n_votes:,} | {LABELS[row.library]} | "
+            f"| {row.label or row.n_models} | {row.n_votes:,} | {LABELS[row.library]} | "
             + " | ".join(timing)
             + f" | {memory} | "
             + (f"{row.tau:.4f}" if row.tau is not None else "—")
@@ -256,7 +274,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", help="models:votes pairs, comma-separated (e.g. 20:10000)")
     parser.add_argument(
         "--libraries",
-        default="versus,choix,fastchat,arena-rank,evalica",
+        default="versus,choix,fastchat,fastchat-main,arena-rank,evalica",
         help="comma-separated: versus, choix, fastchat, fastchat-main, arena-rank, evalica",
     )
     parser.add_argument("--peer-python", default=str(DEFAULT_PEER_PYTHON))
@@ -272,6 +290,12 @@ def main(argv: list[str] | None = None) -> None:
         "environment alone)",
     )
     parser.add_argument("--seed", type=int, default=20240220)
+    parser.add_argument(
+        "--real",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also fit the real vote sets of ../shared/data (GenAI-Arena, LLMFAO)",
+    )
     args = parser.parse_args(argv)
 
     if args.sizes:
@@ -303,18 +327,26 @@ def main(argv: list[str] | None = None) -> None:
     rows: list[Row] = []
     gave_up: dict[tuple[str, str], str] = {}
     with tempfile.TemporaryDirectory() as folder:
-        for n_models, n_votes in sizes:
+        makers: list[tuple[str, Callable[[], Board | None]]] = [
+            (label, partial(real_board, label)) for label in (REAL_SETS if args.real else [])
+        ]
+        makers += [(f"{n}:{v}", partial(generate, n, v, seed=args.seed + n)) for n, v in sizes]
+        for name, make in makers:
             started = time.perf_counter()
-            board = generate(n_models, n_votes, seed=args.seed + n_models)
+            board = make()
+            if board is None:
+                print(f"## {name}: real data not found (../shared/data), skipped", flush=True)
+                continue
+            n_models, n_votes = board.n_models, board.left.size
             path = Path(folder) / f"board-{n_models}-{n_votes}.npz"
             board.save(path)
             print(
-                f"## {n_models} models, {n_votes:,} votes (generated in "
-                f"{time.perf_counter() - started:.1f} s)",
+                f"## {board.label or 'generated'}: {n_models} models, {n_votes:,} votes "
+                f"(ready in {time.perf_counter() - started:.1f} s)",
                 flush=True,
             )
             for library in libraries:
-                row = Row(n_models, n_votes, library)
+                row = Row(n_models, n_votes, library, label=board.label)
                 python = sys.executable if library == "versus" else peer_python
                 for task in TASKS[library]:
                     if library != "versus" and not have_peers:
@@ -348,7 +380,7 @@ def main(argv: list[str] | None = None) -> None:
                         ),
                         flush=True,
                     )
-                _accuracy(row, board.theta, board.theta_half)
+                _accuracy(row, board)
                 rows.append(row)
     print()
     print(table(rows))
