@@ -170,3 +170,35 @@ def test_it_compares_ticked_runs_and_plots_a_runs_checkpoints(
     )
     page.click("[data-plot-metrics] button[data-metric=accuracy]")
     page.screenshot(path=str(tmp_path / "metrics-run.png"), full_page=True)
+
+
+def test_it_sorts_by_the_human_preference_column(live_server: Any, page: Any, tmp_path: Path):
+    from evaluation.services.ratings import ratings_recompute
+    from tests.rating.boards import add_votes, random_votes
+    from tests.rating.boards import board as preference_board
+
+    owner = get_user_model().objects.create_user("arena", password="x-pass-123")
+    leaderboard, models = preference_board(owner, 4, min_votes=5, name="Caption quality")
+    add_votes(leaderboard, random_votes(models, 400, seed=11, strength=[1.2, 0.4, -0.3, -1.3]))
+    ratings_recompute(leaderboard_id=leaderboard.pk)
+    board = make_board(
+        owner, name="Captioning", metrics={"cider": True}, preference_leaderboard=leaderboard
+    )
+    # The metric disagrees with people about m0 and m1.
+    for name, cider in [("m1", 1.31), ("m0", 1.25), ("m2", 1.02), ("m3", 0.88)]:
+        log(
+            board,
+            name,
+            f"run-{name}",
+            cider=cider,
+            eval_dataset="coco",
+            eval_dataset_version="2017",
+        )
+
+    page.goto(f"{live_server.url}/metrics/{board.pk}/")
+    assert shown_runs(page) == ["run-m1", "run-m0", "run-m2", "run-m3"]
+    assert "Spearman" in page.inner_text("[data-testid=agreement]")
+    page.click("a[data-sort=human]")
+    page.wait_for_url("**sort=human**")
+    assert shown_runs(page) == ["run-m0", "run-m1", "run-m2", "run-m3"]
+    page.screenshot(path=str(tmp_path / "metrics-human.png"), full_page=True)
