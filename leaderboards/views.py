@@ -8,7 +8,7 @@ scripts only add plots, client-side sorting and live refresh.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, cast
+from typing import Any
 
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -41,10 +41,12 @@ from leaderboards.selectors import (
     sibling_boards,
     snapshot_latest_id,
 )
+from leaderboards.tables import head_to_head_cells, standings_cells
 
 INDEX_PAGE_SIZE = 24
 HEAD_TO_HEAD_SIZES = (10, 15, 20, 30, 50)
 HEAD_TO_HEAD_DEFAULT = 15
+H2H_TABLE_MAX = 20
 PROMPTS_SHOWN = 30
 LIVE_REFRESH_SECONDS = 15
 MODEL_OUTPUTS_PAGE_SIZE = 24
@@ -165,27 +167,6 @@ def _sort_headers(request: HttpRequest, sort: str, descending: bool) -> list[dic
     return headers
 
 
-def _interval_bars(standings: StandingsView) -> dict[int, dict[str, float]]:
-    """Where each model's interval sits on a common axis, in percent: the table's inline bars
-    draw the interval plot without JavaScript."""
-    rated = [r for r in rated_rows(standings) if r.ci_low is not None and r.ci_high is not None]
-    if not rated:
-        return {}
-    low = min(cast(float, r.ci_low) for r in rated)
-    high = max(cast(float, r.ci_high) for r in rated)
-    span = (high - low) or 1.0
-    return {
-        r.model_id: {
-            "left": round(100 * (cast(float, r.ci_low) - low) / span, 2),
-            "width": round(
-                max(100 * (cast(float, r.ci_high) - cast(float, r.ci_low)) / span, 0.5), 2
-            ),
-            "dot": round(100 * (cast(float, r.score) - low) / span, 2),
-        }
-        for r in rated
-    }
-
-
 def _plot_rows(standings: StandingsView) -> list[dict[str, Any]]:
     return [asdict(row) for row in standings.rows]
 
@@ -269,11 +250,13 @@ def leaderboard_detail(request: HttpRequest, leaderboard_id: int) -> HttpRespons
         sort = "rank"
     descending = request.GET.get("dir", "desc" if STANDINGS_SORTS[sort][2] else "asc") == "desc"
     siblings = sibling_boards(leaderboard=leaderboard)
-    bars = _interval_bars(standings)
-    table = [
-        (row, [s.ranks.get(row.model_id) for s in siblings], bars.get(row.model_id))
-        for row in _sorted_rows(standings.rows, sort, descending)
-    ]
+    table = standings_cells(
+        rows=_sorted_rows(standings.rows, sort, descending),
+        standings=standings,
+        siblings=siblings,
+        model_href=reverse("page-model", args=[leaderboard.pk, 0]).replace("/0/", "/{}/"),
+        min_votes=leaderboard.min_votes,
+    )
     prompts: list[Prompt] = []
     prompt_total = 0
     if _shows_prompts(request, leaderboard):
@@ -286,12 +269,19 @@ def leaderboard_detail(request: HttpRequest, leaderboard_id: int) -> HttpRespons
         "leaderboards/leaderboard.html",
         {
             "leaderboard": leaderboard,
+            "board_url": reverse("page-leaderboard", args=[leaderboard.pk]),
             "numbers": numbers,
             "standings": standings,
             "rated": rated_rows(standings),
             "table": table,
             "headers": _sort_headers(request, sort, descending),
             "h2h": numbers.h2h,
+            # Larger matrices are for the heatmap only: a 50 x 50 table reads badly and renders
+            # slowly.
+            "h2h_cells": (
+                head_to_head_cells(numbers.h2h) if len(numbers.h2h.rows) <= H2H_TABLE_MAX else []
+            ),
+            "h2h_table_max": H2H_TABLE_MAX,
             "h2h_sizes": HEAD_TO_HEAD_SIZES,
             "h2h_size": _h2h_size(request),
             "siblings": siblings,
@@ -354,6 +344,7 @@ def prompt_gallery(request: HttpRequest, leaderboard_id: int) -> HttpResponse:
         "leaderboards/prompts.html",
         {
             "leaderboard": leaderboard,
+            "board_url": reverse("page-leaderboard", args=[leaderboard.pk]),
             "standings": standings,
             "results": results,
             "page": page,
@@ -401,6 +392,7 @@ def model_detail(request: HttpRequest, leaderboard_id: int, model_id: int) -> Ht
         "leaderboards/model.html",
         {
             "leaderboard": leaderboard,
+            "board_url": reverse("page-leaderboard", args=[leaderboard.pk]),
             "standings": standings,
             "row": row,
             "record": report.record,

@@ -11,7 +11,13 @@
     var data = V.data();
     if (!data) return;
     var table = document.getElementById("standings-table");
-    var state = { rows: data.rows, h2h: data.h2h, snapshot: data.snapshot_id, showAll: false };
+    var state = { rows: data.rows, h2h: data.h2h, snapshot: data.snapshot_id, showAll: false, byId: {} };
+    function index(rows) {
+      state.rows = rows;
+      state.byId = {};
+      rows.forEach(function (r) { state.byId[r.model_id] = r; });
+    }
+    index(data.rows);
 
     function modelUrl(id) { return data.model_url.replace(/\/0\/$/, "/" + id + "/"); }
 
@@ -127,16 +133,14 @@
     }
 
     /* ---------------------------------------------------------------- sorting */
-    var numeric = { score: "score", votes: "votes", win_rate: "winRate" };
+    function rowOf(tr) { return state.byId[tr.dataset.modelId] || {}; }
     function sortValue(tr, key) {
       if (key === "rank") return parseFloat(tr.dataset.order);
-      if (key === "model") return tr.dataset.model.toLowerCase();
-      if (key === "interval") {
-        if (tr.dataset.ciHigh === "") return null;
-        return parseFloat(tr.dataset.ciHigh) - parseFloat(tr.dataset.ciLow);
-      }
-      var raw = tr.dataset[numeric[key]];
-      return raw === "" || raw === undefined ? null : parseFloat(raw);
+      var row = rowOf(tr);
+      if (key === "model") return (row.model || "").toLowerCase();
+      if (key === "interval") return row.ci_high === null || row.ci_high === undefined ? null : row.ci_high - row.ci_low;
+      var value = row[key];
+      return value === null || value === undefined ? null : value;
     }
 
     function sortTable(key, dir) {
@@ -195,6 +199,7 @@
       if (!table) return true;
       var body = table.tBodies[0];
       if (rows.length !== body.rows.length) return false;
+      index(rows);
       var rated = rows.filter(function (r) { return r.score !== null && r.ci_low !== null; });
       var low = Math.min.apply(null, rated.map(function (r) { return r.ci_low; }));
       var high = Math.max.apply(null, rated.map(function (r) { return r.ci_high; }));
@@ -203,14 +208,7 @@
         var r = rows[k];
         var tr = body.querySelector('tr[data-model-id="' + r.model_id + '"]');
         if (!tr) return false;
-        var blank = function (x) { return x === null ? "" : String(x); };
         tr.dataset.order = k;
-        tr.dataset.rank = blank(r.rank);
-        tr.dataset.score = blank(r.score);
-        tr.dataset.ciLow = blank(r.ci_low);
-        tr.dataset.ciHigh = blank(r.ci_high);
-        tr.dataset.votes = String(r.votes);
-        tr.dataset.winRate = blank(r.win_rate);
         tr.classList.toggle("provisional", !!r.provisional);
         setText(tr, "rank", r.rank === null ? "\u2013" : String(r.rank));
         setText(tr, "score", V.fmt.score(r.score));
@@ -264,13 +262,11 @@
           var filtered = data.tags && data.tags.length;
           if (!filtered) {
             if (!applyRows(published.rows)) { window.location.reload(); return null; }
-            state.rows = published.rows;
             setStats(published.vote_count, published.computed_at);
           }
           return getJson(data.data_url).then(function (numbers) {
             if (filtered) {
               if (!applyRows(numbers.rows)) { window.location.reload(); return; }
-              state.rows = numbers.rows;
               setStats(numbers.vote_count, numbers.computed_at);
             }
             state.h2h = numbers.h2h;

@@ -1,0 +1,405 @@
+"""Public pages under a big board: server time of each page with the ratings precomputed.
+
+What is built
+-------------
+One benchmark with ``--prompts`` prompts (four tags) and ``--models`` models (a short text output
+per prompt), a leaderboard and a sibling question on it, and ``--votes`` Vote rows from
+``--voters`` voters, drawn from known strengths (Bradley-Terry, 12% ties, 3% both bad) on random
+pairs and prompts. Votes are written with one multi-row ``executemany`` (SQLite) or ``COPY``
+(PostgreSQL) per chunk, and the real rater (``ratings_recompute``) publishes a snapshot after each
+of ``--snapshots`` chunks, dated a day apart, so model pages have a history. The sibling gets a
+tenth of the votes. Nothing is hand-filled: the pair counters and ratings are the rater's.
+
+The database is kept between runs (a marker benchmark name carries the sizes), so the pages can
+be timed again without building again; ``--rebuild`` starts over.
+
+What is timed
+-------------
+Each page is requested through Django's full stack in this process (URL routing, middleware,
+view, template rendering; ``django.test.Client``, ``DEBUG`` off), ``--repeat`` times after two
+warm-up requests. Times are server time: no network, no browser. The table shows the median,
+the 90th percentile and the fastest request, the number of SQL queries of one request, and the
+size of the answer. "cold" rows clear the cache first (the tag filter's fit is cached per
+snapshot by ``standings_get``). The votes CSV export is streamed whole once and reported as
+rows per second. The run checks that no page published or computed a snapshot.
+
+``python -m benchmarks.pages [--models 200] [--votes 1000000] [--database-url URL]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+DEFAULT_SQLITE = Path("/tmp/versus-bench-pages.sqlite3")
+TAGS = ["landscape", "city", "portrait", "still-life"]
+
+
+def _setup(database_url: str) -> None:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ["DEBUG"] = "0"
+    os.environ.pop("REDIS_URL", None)
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    settings.ALLOWED_HOSTS = ["*"]
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def _marker(args: argparse.Namespace) -> str:
+    return (
+        f"bench-pages m{args.models} v{args.votes} p{args.prompts} "
+        f"s{args.snapshots} u{args.voters} seed{args.seed}"
+    )
+
+
+def _vote_rows(
+    rng: np.random.Generator,
+    *,
+    count: int,
+    model_ids: np.ndarray,
+    strength: np.ndarray,
+    prompt_ids: np.ndarray,
+    voter_ids: np.ndarray,
+) -> dict[str, np.ndarray]:
+    n = model_ids.size
+    left = rng.integers(0, n, size=count)
+    right = (left + rng.integers(1, n, size=count)) % n
+    p_left = 1 / (1 + np.exp(-(strength[left] - strength[right])))
+    u = rng.random(count)
+    choice = np.where(rng.random(count) < p_left, "left", "right").astype(object)
+    choice[u < 0.12] = "tie"
+    choice[u > 0.97] = "both_bad"
+    return {
+        "left": model_ids[left],
+        "right": model_ids[right],
+        "choice": choice,
+        "prompt": prompt_ids[rng.integers(0, prompt_ids.size, size=count)],
+        "voter": voter_ids[rng.integers(0, voter_ids.size, size=count)],
+        "view_ms": rng.integers(800, 9000, size=count),
+    }
+
+
+def _insert_votes(leaderboard_id: int, rows: dict[str, np.ndarray], created: Any) -> None:
+    """Write votes in bulk, filling every other column of the Vote table with its default."""
+    from django.db import connection
+
+    from evaluation.models import Vote
+
+    given = {
+        "leaderboard_id": lambda k: leaderboard_id,
+        "prompt_id": lambda k: int(rows["prompt"][k]),
+        "left_model_id": lambda k: int(rows["left"][k]),
+        "right_model_id": lambda k: int(rows["right"][k]),
+        "choice": lambda k: rows["choice"][k],
+        "voter_id": lambda k: int(rows["voter"][k]),
+        "view_ms": lambda k: int(rows["view_ms"][k]),
+        "created": lambda k: created,
+    }
+    fields = [f for f in Vote._meta.concrete_fields if not f.primary_key]
+    columns = [f.column for f in fields]
+    defaults: list[Any] = []
+    for f in fields:
+        if f.column in given:
+            defaults.append(None)
+        elif f.has_default():
+            defaults.append(f.get_db_prep_value(f.get_default(), connection))
+        else:
+            defaults.append(None)
+    count = rows["left"].size
+
+    def values(k: int) -> tuple[Any, ...]:
+        return tuple(
+            given[c](k) if c in given else d for c, d in zip(columns, defaults, strict=True)
+        )
+
+    table = Vote._meta.db_table
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            raw = cursor.cursor
+            quoted = ", ".join(f'"{c}"' for c in columns)
+            with raw.copy(f'COPY "{table}" ({quoted}) FROM STDIN') as copy:
+                for k in range(count):
+                    copy.write_row(values(k))
+        return
+    placeholders = ", ".join(["%s"] * len(columns))
+    sql = f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES ({placeholders})'
+    with connection.cursor() as cursor:
+        step = 50_000
+        for start in range(0, count, step):
+            cursor.executemany(sql, [values(k) for k in range(start, min(count, start + step))])
+
+
+def build(args: argparse.Namespace) -> Any:
+    """Create the board, its models, outputs, voters and votes, and publish the snapshots."""
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+    from django.utils import timezone
+
+    from evaluation.models import MediaKind, Model, Output
+    from evaluation.services.ratings import ratings_recompute
+    from leaderboards.models import Benchmark
+    from leaderboards.services import (
+        LeaderboardSpec,
+        PromptSpec,
+        leaderboard_create,
+        leaderboard_create_with_benchmark,
+    )
+    from matchmaking.models import Voter
+
+    marker = _marker(args)
+    found = Benchmark.objects.filter(name=marker).first()
+    if found is not None and not args.rebuild:
+        print(f"reusing the board built earlier ({marker})", flush=True)
+        return found.leaderboards.order_by("id").first()
+    Benchmark.objects.filter(name__startswith="bench-pages").delete()
+    rng = np.random.default_rng(args.seed)
+    started = time.perf_counter()
+    owner, _ = get_user_model().objects.get_or_create(username="bench-pages")
+    leaderboard = leaderboard_create_with_benchmark(
+        owner=owner,
+        spec=LeaderboardSpec(
+            name=marker, instruction="Which image do you prefer?", show_prompt=True
+        ),
+        prompts=[
+            PromptSpec(text=f"Prompt {k}: a scene number {k}", tags=(TAGS[k % len(TAGS)],))
+            for k in range(args.prompts)
+        ],
+    )
+    sibling = leaderboard_create(
+        benchmark=leaderboard.benchmark,
+        spec=LeaderboardSpec(name="Prompt following", instruction="Which follows the prompt?"),
+    )
+    benchmark = leaderboard.benchmark
+    benchmark.media_kind = MediaKind.TEXT
+    benchmark.save(update_fields=["media_kind"])
+    with transaction.atomic():
+        models = Model.objects.bulk_create(
+            Model(benchmark=benchmark, name=f"model-{k:03d}", owner=owner)
+            for k in range(args.models)
+        )
+        prompts = list(benchmark.prompts.order_by("position"))
+        Output.objects.bulk_create(
+            (
+                Output(
+                    model=m,
+                    prompt=p,
+                    kind=MediaKind.TEXT,
+                    text=f"{m.name} answers prompt {p.position}.",
+                    content_type="text/plain; charset=utf-8",
+                    content_hash=f"{m.pk:032x}{p.pk:032x}",
+                )
+                for m in models
+                for p in prompts
+            ),
+            batch_size=5000,
+        )
+        voters = Voter.objects.bulk_create(
+            (Voter(session_key=f"bench-voter-{k}") for k in range(args.voters)), batch_size=5000
+        )
+    model_ids = np.array([m.pk for m in models])
+    strength = rng.normal(0, 1, size=model_ids.size)
+    prompt_ids = np.array([p.pk for p in prompts])
+    voter_ids = np.array([v.pk for v in voters])
+    print(f"  models, outputs, voters: {time.perf_counter() - started:.1f} s", flush=True)
+    first_day = timezone.now() - timedelta(days=args.snapshots)
+    chunk = args.votes // args.snapshots
+    for step in range(args.snapshots):
+        at = first_day + timedelta(days=step + 1)
+        count = chunk if step < args.snapshots - 1 else args.votes - chunk * step
+        t0 = time.perf_counter()
+        with transaction.atomic():
+            _insert_votes(
+                leaderboard.pk,
+                _vote_rows(
+                    rng,
+                    count=count,
+                    model_ids=model_ids,
+                    strength=strength,
+                    prompt_ids=prompt_ids,
+                    voter_ids=voter_ids,
+                ),
+                at,
+            )
+        t1 = time.perf_counter()
+        snapshot = ratings_recompute(leaderboard_id=leaderboard.pk, now=at)
+        print(
+            f"  snapshot {step + 1}/{args.snapshots}: {count:,} votes inserted in {t1 - t0:.1f} s,"
+            f" rated in {time.perf_counter() - t1:.1f} s ({snapshot.vote_count:,} counted)",
+            flush=True,
+        )
+    with transaction.atomic():
+        _insert_votes(
+            sibling.pk,
+            _vote_rows(
+                rng,
+                count=max(args.votes // 10, 1),
+                model_ids=model_ids,
+                strength=strength + rng.normal(0, 0.3, size=model_ids.size),
+                prompt_ids=prompt_ids,
+                voter_ids=voter_ids,
+            ),
+            timezone.now(),
+        )
+    ratings_recompute(leaderboard_id=sibling.pk)
+    print(f"built in {time.perf_counter() - started:.0f} s", flush=True)
+    return leaderboard
+
+
+def _time(
+    client: Any, url: str, repeat: int, *, before: Callable[[], None] | None = None
+) -> dict[str, Any]:
+    from django.db import connection
+
+    queries: list[str] = []
+
+    def counted(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        queries.append(sql)
+        return execute(sql, params, many, context)
+
+    if before:
+        before()
+    # Counted with an execute wrapper: the debug query log is reset at every request start.
+    with connection.execute_wrapper(counted):
+        response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    size = len(response.content)
+    if before is None:
+        client.get(url)
+    times = []
+    for _ in range(repeat):
+        if before:
+            before()
+        t0 = time.perf_counter()
+        response = client.get(url)
+        times.append((time.perf_counter() - t0) * 1000)
+        assert response.status_code == 200
+    times.sort()
+    return {
+        "median": statistics.median(times),
+        "p90": times[min(len(times) - 1, int(0.9 * len(times)))],
+        "min": times[0],
+        "queries": len(queries),
+        "kb": size / 1024,
+    }
+
+
+def measure(leaderboard: Any, args: argparse.Namespace) -> list[tuple[str, dict[str, Any]]]:
+    """Time every public page of `leaderboard`; no page may publish or fit a snapshot."""
+    from django.core.cache import cache
+    from django.test import Client
+
+    import evaluation.selectors
+    from evaluation.models import RatingSnapshot
+    from evaluation.selectors import standings_get
+
+    client = Client()
+    board = leaderboard.pk
+    leader = standings_get(leaderboard=leaderboard).rows[0].model_id
+    snapshots = RatingSnapshot.objects.count()
+    fits = {"n": 0}
+    original_fit = evaluation.selectors.standings_fit
+
+    def counting_fit(**kwargs: Any) -> Any:
+        fits["n"] += 1
+        return original_fit(**kwargs)
+
+    evaluation.selectors.standings_fit = counting_fit
+    pages = [
+        ("index", "/", None),
+        ("leaderboard page", f"/leaderboards/{board}/", None),
+        ("leaderboard page, top 50 head-to-head", f"/leaderboards/{board}/?h2h=50", None),
+        ("leaderboard page, sorted by votes", f"/leaderboards/{board}/?sort=votes&dir=desc", None),
+        ("leaderboard page, tag filter (cold)", f"/leaderboards/{board}/?tag=city", cache.clear),
+        ("leaderboard page, tag filter (cached)", f"/leaderboards/{board}/?tag=city", None),
+        ("page data JSON (live refresh)", f"/leaderboards/{board}/data.json", None),
+        ("standings API (live refresh poll)", f"/api/v1/leaderboards/{board}/standings/", None),
+        ("per-prompt view (page 1)", f"/leaderboards/{board}/prompts/", None),
+        ("model page (leader)", f"/leaderboards/{board}/models/{leader}/", None),
+        ("votes JSON export, one page", f"/api/v1/leaderboards/{board}/votes/", None),
+    ]
+    results = []
+    for name, url, before in pages:
+        fits_before = fits["n"]
+        row = _time(client, url, args.repeat, before=before)
+        row["fits"] = fits["n"] - fits_before
+        results.append((name, row))
+        print(f"  {name}: {row['median']:.1f} ms", flush=True)
+    evaluation.selectors.standings_fit = original_fit
+    assert RatingSnapshot.objects.count() == snapshots, "a page published a snapshot"
+    unfiltered = [r for n, r in results if "tag filter" not in n]
+    assert all(r["fits"] == 0 for r in unfiltered), "a page without a tag filter fitted a board"
+    t0 = time.perf_counter()
+    response = client.get(f"/api/v1/leaderboards/{board}/votes/?format=csv")
+    lines = sum(chunk.count(b"\n") for chunk in response.streaming_content) - 1
+    elapsed = time.perf_counter() - t0
+    results.append(
+        (
+            "votes CSV export, whole (streamed)",
+            {
+                "median": elapsed * 1000,
+                "p90": elapsed * 1000,
+                "min": elapsed * 1000,
+                "queries": None,
+                "kb": None,
+                "fits": 0,
+                "note": f"{lines:,} rows, {lines / elapsed:,.0f} rows/s",
+            },
+        )
+    )
+    return results
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.pages", description=__doc__)
+    parser.add_argument("--models", type=int, default=200)
+    parser.add_argument("--votes", type=int, default=1_000_000)
+    parser.add_argument("--prompts", type=int, default=50)
+    parser.add_argument("--voters", type=int, default=20_000)
+    parser.add_argument("--snapshots", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--database-url",
+        default=f"sqlite:///{DEFAULT_SQLITE}",
+        help=f"where to build (default: SQLite file {DEFAULT_SQLITE}); postgres://... works too",
+    )
+    parser.add_argument("--rebuild", action="store_true", help="build the board again")
+    args = parser.parse_args(argv)
+    _setup(args.database_url)
+    from django.db import connection
+
+    print(
+        f"Versus pages benchmark: {args.models} models, {args.votes:,} votes, "
+        f"{args.prompts} prompts, {connection.vendor} ({connection.settings_dict['NAME']})",
+        flush=True,
+    )
+    leaderboard = build(args)
+    results = measure(leaderboard, args)
+    print()
+    print(
+        f"| page ({args.models} models, {args.votes:,} votes, {connection.vendor}) "
+        "| median ms | p90 ms | min ms | queries | KiB | fits |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, r in results:
+        queries = "" if r["queries"] is None else str(r["queries"])
+        size = "" if r["kb"] is None else f"{r['kb']:.0f}"
+        label = f"{name} ({r['note']})" if "note" in r else name
+        print(
+            f"| {label} | {r['median']:.1f} | {r['p90']:.1f} | {r['min']:.1f} | {queries} "
+            f"| {size} | {r['fits']} |"
+        )
