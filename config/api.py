@@ -31,7 +31,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             f"{k}: {' '.join(map(str, v)) if isinstance(v, list) else v}"
             for k, v in response.data.items()
         ]
-        response.data = {"detail": "; ".join(parts), "code": "invalid", "errors": response.data}
+        errors = response.data
+        response.data = {"detail": "; ".join(parts), "code": "invalid", "errors": errors}
+        if len(errors) == 1:
+            response.data["field"] = next(iter(errors))
     return response
 
 

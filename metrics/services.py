@@ -8,7 +8,6 @@ and an identical one returns the result already stored.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -21,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.errors import Conflict, Forbidden, Invalid
+from config.validation import metadata_check
 from leaderboards.models import Leaderboard
 
 # The one rule for tags across Versus: non-empty strings, at most 50 of 64 characters each.
@@ -33,7 +33,6 @@ METRIC_NAME_RULE = (
 )
 MAX_METRICS_PER_BOARD = 100
 MAX_METRICS_PER_RESULT = 100
-MAX_METADATA_BYTES = 64 * 1024
 DIRECTIONS = {"higher": True, "lower": False}
 
 
@@ -91,28 +90,6 @@ def _text(value: Any, *, field: str, max_length: int, required: bool = False) ->
     if "\x00" in value:
         raise Invalid(f"{field}: contains a NUL character", field=field)
     return value
-
-
-def _metadata(metadata: Any) -> dict[str, Any]:
-    if metadata is None:
-        return {}
-    if not isinstance(metadata, dict):
-        raise Invalid("metadata: must be a JSON object (a dict)", field="metadata")
-    try:
-        encoded = json.dumps(metadata, allow_nan=False)
-    except ValueError:
-        raise Invalid(
-            "metadata: contains NaN or an infinity, which JSON cannot store; use null or a string",
-            field="metadata",
-        ) from None
-    except TypeError as exc:
-        raise Invalid(f"metadata: not JSON-serialisable ({exc})", field="metadata") from None
-    if len(encoded) > MAX_METADATA_BYTES:
-        raise Invalid(
-            f"metadata: {len(encoded)} bytes of JSON; at most {MAX_METADATA_BYTES} allowed",
-            field="metadata",
-        )
-    return metadata
 
 
 def _direction(value: Any, *, field: str) -> bool:
@@ -377,7 +354,7 @@ def result_log(
         name: _direction(value, field=f"directions.{name}") for name, value in directions.items()
     }
     clean_tags_ = clean_tags(list(tags), field="tags")
-    clean_metadata = _metadata(metadata)
+    clean_metadata = metadata_check(metadata)
 
     with transaction.atomic():
         # Writers of one board queue here, so a strict log and the declaration of new metrics

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import IO, Any
@@ -14,11 +13,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.errors import Conflict, Invalid
+from config.validation import metadata_check
 from evaluation.media import InspectedMedia, media_inspect, media_random_name, text_inspect
 from evaluation.models import Model, Output
 from leaderboards.models import Benchmark
 
-MAX_METADATA_BYTES = 64 * 1024
 MAX_MODEL_NAME = 200
 
 
@@ -59,20 +58,6 @@ def _check_prompts(benchmark: Benchmark, prompts: Sequence[str]) -> list[int]:
     return ids
 
 
-def _check_metadata(metadata: Any) -> dict[str, Any]:
-    if metadata is None:
-        return {}
-    if not isinstance(metadata, dict):
-        raise Invalid("metadata: must be a JSON object", field="metadata")
-    size = len(json.dumps(metadata, default=str))
-    if size > MAX_METADATA_BYTES:
-        raise Invalid(
-            f"metadata: {size} bytes of JSON; at most {MAX_METADATA_BYTES} allowed",
-            field="metadata",
-        )
-    return metadata
-
-
 def model_submit(
     *,
     benchmark: Benchmark,
@@ -95,7 +80,7 @@ def model_submit(
         raise Invalid("name: a model needs a name", field="name")
     if len(name) > MAX_MODEL_NAME:
         raise Invalid(f"name: at most {MAX_MODEL_NAME} characters", field="name")
-    metadata = _check_metadata(metadata)
+    metadata = metadata_check(metadata)
     if data_type not in {"media", "text"}:
         raise Invalid(
             f"data_type: {data_type!r} is not allowed; use 'media' or 'text'", field="data_type"

@@ -250,3 +250,11 @@ def test_it_hides_media_of_a_private_benchmark(anon_api, other_api, api, owner):
     output = Output.objects.first()
     assert anon_api.get(f"/media/o/{output.public_id}").status_code == 404
     assert other_api.get(f"/media/o/{output.public_id}").status_code == 404
+
+
+@pytest.mark.parametrize("metadata", ['{"loss": NaN}', '{"note": "a\\u0000b"}', "[1, 2]"])
+def test_it_refuses_metadata_a_database_cannot_store(api, leaderboard, metadata):
+    response = submit(api, leaderboard, metadata=metadata)
+    assert response.status_code == 400, response.content
+    assert response.json()["field"] == "metadata", response.content
+    assert_nothing_changed()
