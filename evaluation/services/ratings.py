@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from config.errors import Conflict, Invalid, NotFound
 from evaluation.models import Model, PairCount, Rating, RatingSnapshot, Vote
-from evaluation.rating import Standings, bootstrap_standings
+from evaluation.rating import bootstrap_standings
 from evaluation.selectors import (
     board_counts_get,
     board_models,
@@ -184,18 +184,6 @@ def pair_counts_update(*, leaderboard_id: int) -> int:
     with transaction.atomic():
         _leaderboard_locked(leaderboard_id)
         return _pair_counts_sync(leaderboard_id)
-
-
-def standings_compute(
-    *, leaderboard: Leaderboard, prompt_ids: list[int] | None = None
-) -> tuple[list[int], Standings]:
-    """Fit the leaderboard's counted votes (on `prompt_ids` only, if given); nothing is stored.
-
-    Returns the model ids (index k of the arrays is `model_ids[k]`) and the fitted standings.
-    For published rows, `evaluation.selectors.standings_get` does this and builds them.
-    """
-    board = board_counts_get(leaderboard=leaderboard, prompt_ids=prompt_ids)
-    return board.model_ids, standings_fit(leaderboard=leaderboard, counts=board.counts)
 
 
 def _opt(value: float | None) -> float | None:
