@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import Gone
-from evaluation.models import Model, Output, Vote
+from evaluation.models import Output, Vote
 from leaderboards.models import Leaderboard
 from leaderboards.selectors import leaderboard_get
 from matchmaking.identity import voter_of
@@ -165,12 +165,8 @@ class VoteCreate(VotingView):
         leaderboard = vote.leaderboard
         models = None
         if leaderboard.reveal_models:
-            names = dict(
-                Model.objects.filter(pk__in=[vote.left_model_id, vote.right_model_id]).values_list(
-                    "pk", "name"
-                )
-            )
-            models = {"left": names[vote.left_model_id], "right": names[vote.right_model_id]}
+            matchup = vote.matchup
+            models = {"left": matchup.left.model.name, "right": matchup.right.model.name}
         body = {
             "id": vote.pk,
             "matchup": matchup_id,

@@ -67,6 +67,24 @@ class GoldMatchup(models.Model):
     def __str__(self) -> str:
         return f"gold {self.pk} ({self.expected})"
 
+    def clean(self) -> None:
+        """A gold pair is a real matchup: two models' outputs of this prompt, on this board."""
+        from django.core.exceptions import ValidationError
+
+        if not (self.left_id and self.right_id and self.prompt_id and self.leaderboard_id):
+            return
+        errors = {}
+        for side in ("left", "right"):
+            output = getattr(self, side)
+            if output.prompt_id != self.prompt_id:
+                errors[side] = f"this output answers prompt {output.prompt_id}, not this prompt"
+            elif output.model.benchmark_id != self.leaderboard.benchmark_id:
+                errors[side] = "this output belongs to another benchmark"
+        if not errors and self.left.model_id == self.right.model_id:
+            errors["right"] = "both outputs come from the same model"
+        if errors:
+            raise ValidationError(errors)
+
 
 class Matchup(models.Model):
     """Two outputs of one prompt from two different models, issued to one voter."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 from django.db.models import F, Sum
@@ -121,22 +122,22 @@ def board_state_get(
     )
 
 
-def voter_seen(*, voter: Voter, leaderboard: Leaderboard) -> set[tuple[int, int, int]]:
-    """(prompt id, smaller model id, larger model id) of every matchup issued to `voter` here."""
-    return set(
-        Matchup.objects.filter(voter=voter, leaderboard=leaderboard).values_list(
-            "prompt_id", "model_low", "model_high"
-        )
-    )
+def voter_history(
+    *, voter: Voter, leaderboard: Leaderboard, now: datetime
+) -> tuple[set[tuple[int, int, int]], int | None]:
+    """What `voter` was shown on this board, in one query.
 
-
-def matchup_open(*, voter: Voter, leaderboard: Leaderboard, now: object) -> Matchup | None:
-    """The voter's newest matchup on this board that is neither voted nor expired."""
-    return (
-        Matchup.objects.filter(
-            voter=voter, leaderboard=leaderboard, closed_at__isnull=True, expires_at__gt=now
-        )
-        .select_related("prompt", "left", "right")
-        .order_by("-issued_at", "-id")
-        .first()
+    Returns the (prompt id, smaller model id, larger model id) of every matchup issued to them
+    here, and the id of their newest matchup that is neither voted nor expired (or None).
+    """
+    seen: set[tuple[int, int, int]] = set()
+    open_id: int | None = None
+    newest = None
+    rows = Matchup.objects.filter(voter=voter, leaderboard=leaderboard).values_list(
+        "id", "prompt_id", "model_low", "model_high", "closed_at", "expires_at", "issued_at"
     )
+    for pk, prompt_id, low, high, closed_at, expires_at, issued_at in rows:
+        seen.add((prompt_id, low, high))
+        if closed_at is None and expires_at > now and (newest is None or issued_at > newest):
+            open_id, newest = pk, issued_at
+    return seen, open_id

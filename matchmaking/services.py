@@ -27,7 +27,7 @@ from matchmaking import queue
 from matchmaking.models import GoldMatchup, Matchup, Voter
 from matchmaking.queue import Candidate
 from matchmaking.selection import select_pair, select_pairs
-from matchmaking.selectors import BoardState, board_state_get, matchup_open, voter_seen
+from matchmaking.selectors import BoardState, board_state_get, voter_history
 
 logger = logging.getLogger(__name__)
 
@@ -109,16 +109,17 @@ def matchup_issue(
     """
     now = now or timezone.now()
     rng = rng or random.Random()
-    current = matchup_open(voter=voter, leaderboard=leaderboard, now=now)
-    if current is not None:
-        return Issued(current)
+    seen, open_id = voter_history(voter=voter, leaderboard=leaderboard, now=now)
+    if open_id is not None:
+        # The open matchup again: a reload cannot be used to skip a pair.
+        return Issued(Matchup.objects.select_related("prompt", "left", "right").get(pk=open_id))
     gold = _gold_issue(leaderboard=leaderboard, voter=voter, now=now, rng=rng)
     if gold is not None:
         return Issued(gold)
-    seen = voter_seen(voter=voter, leaderboard=leaderboard)
     board: BoardState | None = None
+    shown: dict[int, Output] = {}
     for _ in range(3):
-        candidate = _from_queue(leaderboard, seen=seen)
+        candidate = _from_queue(leaderboard, seen=seen, shown=shown)
         if candidate is None:
             if board is None:
                 board = board_state_get(
@@ -133,60 +134,81 @@ def matchup_issue(
                 return Issued(None, "all_seen" if board.has_pairs() else "nothing_to_compare")
         matchup = _matchup_create(leaderboard, voter, candidate, now=now)
         if matchup is not None:
+            left, right = shown.get(matchup.left_id), shown.get(matchup.right_id)
+            if left is None or right is None:
+                # A direct choice: one query for what the voter is shown.
+                return Issued(
+                    Matchup.objects.select_related("prompt", "left", "right").get(pk=matchup.pk)
+                )
+            matchup.left, matchup.right, matchup.prompt = left, right, left.prompt
             return Issued(matchup)
         # Taken by a concurrent request of this voter: try another pair.
         seen.add((candidate.prompt_id, candidate.model_low, candidate.model_high))
     return Issued(None, "all_seen")
 
 
-def _from_queue(leaderboard: Leaderboard, *, seen: set[tuple[int, int, int]]) -> Candidate | None:
-    popped = queue.queue_pop(leaderboard.pk, count=POP_COUNT)
-    if popped is None:
-        return None  # no Redis: the caller chooses directly
-    candidates, left = popped
-    if left < _option("VERSUS_QUEUE_LOW", 50):
-        queue_refill_soon(leaderboard.pk)
-    if not candidates:
-        return None
-    valid = _still_valid(leaderboard, candidates)
-    chosen: Candidate | None = None
-    unused: list[Candidate] = []
-    for candidate in candidates:
-        if candidate not in valid:
-            continue  # stale (model deactivated, prompt untagged): drop it
-        if chosen is None and (
-            (candidate.prompt_id, candidate.model_low, candidate.model_high) not in seen
-        ):
-            chosen = candidate
-        else:
-            unused.append(candidate)
-    queue.queue_push_back(leaderboard.pk, unused)
-    return chosen
+def _from_queue(
+    leaderboard: Leaderboard, *, seen: set[tuple[int, int, int]], shown: dict[int, Output]
+) -> Candidate | None:
+    """The first queued candidate this voter has not seen; the others popped go back.
+
+    The outputs read on the way are added to `shown`, so the matchup needs no second read.
+    """
+    count = 1
+    while count <= POP_COUNT:
+        popped = queue.queue_pop(leaderboard.pk, count=count)
+        if popped is None:
+            return None  # no Redis: the caller chooses directly
+        candidates, left = popped
+        if left < _option("VERSUS_QUEUE_LOW", 50):
+            queue_refill_soon(leaderboard.pk)
+        if not candidates:
+            return None
+        valid, outputs = _still_valid(leaderboard, candidates)
+        chosen: Candidate | None = None
+        unused: list[Candidate] = []
+        for candidate in candidates:
+            if candidate not in valid:
+                continue  # stale (model deactivated, prompt untagged): drop it
+            if chosen is None and (
+                (candidate.prompt_id, candidate.model_low, candidate.model_high) not in seen
+            ):
+                chosen = candidate
+            else:
+                unused.append(candidate)
+        queue.queue_push_back(leaderboard.pk, unused)
+        shown.update(outputs)
+        if chosen is not None or not left:
+            return chosen
+        count = POP_COUNT if count == 1 else POP_COUNT + 1  # one wider look, then give up
+    return None
 
 
-def _still_valid(leaderboard: Leaderboard, candidates: list[Candidate]) -> set[Candidate]:
-    """Candidates whose outputs still belong to active models of this board on allowed prompts."""
+def _still_valid(
+    leaderboard: Leaderboard, candidates: list[Candidate]
+) -> tuple[set[Candidate], dict[int, Output]]:
+    """Candidates whose outputs still belong to active models of this board on allowed
+    prompts, and the outputs read to tell (with their prompts), by id."""
     ids = {c.left_output_id for c in candidates} | {c.right_output_id for c in candidates}
-    rows = {
-        output_id: (prompt_id, model_id, tags)
-        for output_id, prompt_id, model_id, tags in Output.objects.filter(
+    outputs = {
+        output.pk: output
+        for output in Output.objects.filter(
             pk__in=ids, model__is_active=True, model__benchmark_id=leaderboard.benchmark_id
-        ).values_list("id", "prompt_id", "model_id", "prompt__tags")
+        ).select_related("prompt")
     }
     valid = set()
     for c in candidates:
-        left, right = rows.get(c.left_output_id), rows.get(c.right_output_id)
+        left, right = outputs.get(c.left_output_id), outputs.get(c.right_output_id)
         if left is None or right is None:
             continue
-        models = {left[1], right[1]}
         if (
-            left[0] == right[0] == c.prompt_id
-            and models == {c.model_low, c.model_high}
+            left.prompt_id == right.prompt_id == c.prompt_id
+            and {left.model_id, right.model_id} == {c.model_low, c.model_high}
             and c.model_low < c.model_high
-            and leaderboard.allows_tags(list(left[2] or []))
+            and leaderboard.allows_tags(list(left.prompt.tags or []))
         ):
             valid.add(c)
-    return valid
+    return valid, outputs
 
 
 def _candidates_from_picks(board: BoardState, picks: np.ndarray) -> list[Candidate]:
@@ -242,21 +264,26 @@ def _matchup_create(
     gold: GoldMatchup | None = None,
 ) -> Matchup | None:
     """Write the matchup; None when the voter was already shown this pair on this prompt."""
+    fields = {
+        "leaderboard": leaderboard,
+        "prompt_id": candidate.prompt_id,
+        "left_id": candidate.left_output_id,
+        "right_id": candidate.right_output_id,
+        "model_low": candidate.model_low,
+        "model_high": candidate.model_high,
+        "voter": voter,
+        "gold": gold,
+        "issued_at": now,
+        "expires_at": now + matchup_ttl(),
+    }
     try:
-        # A savepoint: a concurrent request of the same voter may have taken this pair.
+        # A concurrent request of the same voter may have taken this pair: the unique
+        # constraint refuses it. In autocommit mode the INSERT is its own transaction; inside
+        # one, a savepoint keeps the caller's transaction usable.
+        if transaction.get_autocommit():
+            return Matchup.objects.create(**fields)
         with transaction.atomic():
-            return Matchup.objects.create(
-                leaderboard=leaderboard,
-                prompt_id=candidate.prompt_id,
-                left_id=candidate.left_output_id,
-                right_id=candidate.right_output_id,
-                model_low=candidate.model_low,
-                model_high=candidate.model_high,
-                voter=voter,
-                gold=gold,
-                issued_at=now,
-                expires_at=now + matchup_ttl(),
-            )
+            return Matchup.objects.create(**fields)
     except IntegrityError:
         return None
 
@@ -266,7 +293,7 @@ def _gold_issue(
 ) -> Matchup | None:
     """Now and then, a known-answer matchup the voter has not had; more often for newcomers."""
     share = _option("VERSUS_GOLD_SHARE_PERCENT", 5) / 100.0
-    if voter.gold_seen < 2:
+    if share > 0 and voter.gold_seen < 2:
         share = max(share, 0.25)  # measure a newcomer's trust early
     if share <= 0 or rng.random() >= share:
         return None
@@ -331,7 +358,7 @@ def vote_record(*, matchup_id: int, voter: Voter, choice: str, now: datetime | N
     # then see it closed. The one-to-one column on Vote is the backstop.
     matchup = (
         Matchup.objects.select_for_update(of=("self",))
-        .select_related("left", "right", "gold", "leaderboard")
+        .select_related("left__model", "right__model", "gold", "leaderboard")
         .filter(pk=matchup_id, voter_id=voter.pk)
         .first()
     )
@@ -379,19 +406,19 @@ def vote_record(*, matchup_id: int, voter: Voter, choice: str, now: datetime | N
         excluded = Vote.Excluded.COUNTED
 
     try:
-        with transaction.atomic():
-            vote = Vote.objects.create(
-                matchup=matchup,
-                leaderboard=leaderboard,
-                prompt_id=matchup.prompt_id,
-                left_model_id=matchup.left.model_id,
-                right_model_id=matchup.right.model_id,
-                choice=choice,
-                voter=voter,
-                created=now,
-                view_ms=view_ms,
-                excluded=excluded,
-            )
+        # No savepoint: on a clash the whole transaction is rolled back as the error goes up.
+        vote = Vote.objects.create(
+            matchup=matchup,
+            leaderboard=leaderboard,
+            prompt_id=matchup.prompt_id,
+            left_model_id=matchup.left.model_id,
+            right_model_id=matchup.right.model_id,
+            choice=choice,
+            voter=voter,
+            created=now,
+            view_ms=view_ms,
+            excluded=excluded,
+        )
     except IntegrityError:
         raise Conflict(
             f"matchup {matchup_id} already has your vote", code="already_voted"

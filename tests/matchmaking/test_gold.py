@@ -77,3 +77,18 @@ def test_it_keeps_trust_for_right_answers(board: Any, settings: Any) -> None:
     assert trust_from(gold_seen=0, gold_correct=0) == 1.0
     assert trust_from(gold_seen=5, gold_correct=5) == 1.0
     assert trust_from(gold_seen=4, gold_correct=0) < 0.5
+
+
+def test_it_refuses_a_gold_pair_of_one_model(board: Any) -> None:
+    from django.core.exceptions import ValidationError
+
+    output = Output.objects.order_by("id").first()
+    assert output is not None
+    other_prompt = Output.objects.filter(model=output.model).exclude(pk=output.pk).first()
+    assert other_prompt is not None
+    gold = GoldMatchup(
+        leaderboard=board, prompt=output.prompt, left=output, right=other_prompt, expected="left"
+    )
+    with pytest.raises(ValidationError) as error:
+        gold.clean()
+    assert "right" in error.value.message_dict
