@@ -128,3 +128,45 @@ def test_it_refuses_a_form_vote_without_the_csrf_token(board: Any) -> None:
     )
     assert response.status_code == 403
     assert not Vote.objects.exists()
+
+
+def test_it_shows_the_prompt_asset_when_the_board_does(owner: Any, client: Client) -> None:
+    import io
+
+    from evaluation.media import media_inspect
+    from leaderboards.services import (
+        LeaderboardSpec,
+        PromptSpec,
+        leaderboard_create_with_benchmark,
+    )
+    from tests.factories import png_bytes
+
+    asset = media_inspect(io.BytesIO(png_bytes("blue", (20, 20))), filename="source.png")
+    board = leaderboard_create_with_benchmark(
+        owner=owner,
+        spec=LeaderboardSpec(
+            name="edits", instruction="Which edit is better?", show_prompt_asset=True
+        ),
+        prompts=[PromptSpec(text="make it red", asset=asset)],
+    )
+    make_models(board, 2)
+    html = page(client, board).content.decode()
+    prompt = board.benchmark.prompts.get()
+    assert f"/media/a/{prompt.pk}" in html
+    body = client.get(f"/api/v1/leaderboards/{board.pk}/matchups/next/").json()
+    assert body["prompt_asset"] == {"kind": "image", "url": f"/media/a/{prompt.pk}"}
+
+
+@pytest.mark.parametrize(("kind", "tag"), [("audio", "<audio"), ("video", "<video")])
+def test_it_renders_audio_and_video_outputs(
+    owner: Any, client: Client, kind: str, tag: str
+) -> None:
+    from evaluation.models import Output
+
+    board = make_leaderboard(owner, name=f"{kind} board")
+    make_models(board, 2)
+    # The page only reads the kind; a stored image stands in for the media file.
+    Output.objects.update(kind=kind)
+    html = page(client, board).content.decode()
+    assert html.count(tag) == 2
+    assert "controls" in html
