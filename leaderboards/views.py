@@ -41,7 +41,7 @@ from leaderboards.selectors import (
     sibling_boards,
     snapshot_latest_id,
 )
-from leaderboards.tables import head_to_head_cells, standings_cells
+from leaderboards.tables import head_to_head_rows_html, standings_rows_html
 
 INDEX_PAGE_SIZE = 24
 HEAD_TO_HEAD_SIZES = (10, 15, 20, 30, 50)
@@ -250,7 +250,7 @@ def leaderboard_detail(request: HttpRequest, leaderboard_id: int) -> HttpRespons
         sort = "rank"
     descending = request.GET.get("dir", "desc" if STANDINGS_SORTS[sort][2] else "asc") == "desc"
     siblings = sibling_boards(leaderboard=leaderboard)
-    table = standings_cells(
+    table = standings_rows_html(
         rows=_sorted_rows(standings.rows, sort, descending),
         standings=standings,
         siblings=siblings,
@@ -278,8 +278,10 @@ def leaderboard_detail(request: HttpRequest, leaderboard_id: int) -> HttpRespons
             "h2h": numbers.h2h,
             # Larger matrices are for the heatmap only: a 50 x 50 table reads badly and renders
             # slowly.
-            "h2h_cells": (
-                head_to_head_cells(numbers.h2h) if len(numbers.h2h.rows) <= H2H_TABLE_MAX else []
+            "h2h_table": (
+                head_to_head_rows_html(numbers.h2h)
+                if len(numbers.h2h.rows) <= H2H_TABLE_MAX
+                else []
             ),
             "h2h_table_max": H2H_TABLE_MAX,
             "h2h_sizes": HEAD_TO_HEAD_SIZES,

@@ -301,3 +301,21 @@ def test_it_reads_a_page_in_a_fixed_number_of_queries(
         client.get(f"/leaderboards/{big.pk}/", {"tag": "x"})
     with django_assert_max_num_queries(8):
         client.get("/")
+
+
+def test_it_escapes_model_names_in_every_table(client: Client, owner: Any) -> None:
+    board = make_leaderboard(owner, name="Escapes", prompts=["p1"])
+    evil = '<script>alert("x")</script>'
+    models = [
+        Model.objects.create(benchmark=board.benchmark, name=name, owner=owner)
+        for name in (evil, "plain-a", "plain-b")
+    ]
+    add_simulated_votes(board, models, 200)
+    for url in (
+        f"/leaderboards/{board.pk}/",
+        f"/leaderboards/{board.pk}/prompts/",
+        f"/leaderboards/{board.pk}/models/{models[0].pk}/",
+    ):
+        html = client.get(url).content.decode()
+        assert evil not in html, url
+        assert "&lt;script&gt;alert(" in html, url
