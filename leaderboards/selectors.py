@@ -113,7 +113,8 @@ def _per_benchmark_count(model: Any) -> Coalesce:
 def leaderboards_listed(
     *, user: Any, query: str = "", sort: str = "updated"
 ) -> QuerySet[Leaderboard]:
-    """Visible leaderboards with their counts, for the index: models, prompts, votes, update time.
+    """Visible leaderboards for the index with their counts (models, prompts, votes), the time
+    of their newest snapshot and its leader.
 
     Counts come from correlated subqueries (one row per leaderboard, no join fan-out), and the
     vote count is the one of the newest published snapshot, so listing costs the same with a
@@ -125,8 +126,17 @@ def leaderboards_listed(
         benchmark_prompt_count=_per_benchmark_count(Prompt),
         vote_count=Coalesce(Subquery(latest.values("vote_count")[:1]), 0),
         rated_at=Subquery(latest.values("created")[:1]),
+        latest_snapshot=Subquery(latest.values("id")[:1]),
     )
-    qs = qs.annotate(updated=Coalesce("rated_at", "created"))
+    # The leader: the best score of the newest snapshot (the first part of the graph if split).
+    leader = Rating.objects.filter(
+        snapshot_id=OuterRef("latest_snapshot"), score__isnull=False, component=0
+    ).order_by("-score")
+    qs = qs.annotate(
+        updated=Coalesce("rated_at", "created"),
+        leader=Subquery(leader.values("model__name")[:1]),
+        leader_score=Subquery(leader.values("score")[:1]),
+    )
     if query:
         qs = qs.filter(Q(name__icontains=query) | Q(benchmark__name__icontains=query))
     order = {

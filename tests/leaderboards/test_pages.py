@@ -73,6 +73,8 @@ def test_it_lists_leaderboards_with_models_prompts_votes_and_update(
     assert f"<dt>Votes</dt><dd>{snapshot.vote_count:,}</dd>" in card
     assert f'datetime="{snapshot.created.isoformat()}' in card
     assert "Which image do you prefer?" in card
+    leader = rated_rows(standings_get(leaderboard=board))[0]
+    assert f'<strong>{leader.model}</strong> <span class="muted">{leader.score:.0f}</span>' in card
 
 
 def test_it_counts_only_the_prompts_a_leaderboard_uses(client: Client, owner: Any) -> None:
