@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,18 +12,6 @@ from matchmaking.models import Matchup
 from tests.factories import make_leaderboard, make_models
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-_ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
-_ASYNC_UNSAFE_BEFORE = os.environ.get(_ASYNC_UNSAFE)  # read at collection, before any fixture
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _no_leaked_async_unsafe() -> Iterator[None]:
-    """The shared `browser` fixture sets DJANGO_ALLOW_ASYNC_UNSAFE for the whole session; put
-    it back afterwards, or later tests that run `manage.py check --deploy` see it and fail."""
-    yield
-    if _ASYNC_UNSAFE_BEFORE is None:
-        os.environ.pop(_ASYNC_UNSAFE, None)
 
 
 def test_it_votes_three_times_with_the_keyboard(
