@@ -16,6 +16,7 @@ import pytest
 from evaluation.models import Model, PairCount, Vote
 from evaluation.services.ratings import ratings_recompute
 from leaderboards.selectors import tally_of
+from tests.e2e.test_metrics_page import browser  # noqa: F401  (a browser per module, see there)
 from tests.leaderboards.pages_votes import board_with_votes
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -65,7 +66,7 @@ def _assert_table_matches(page: Any, api_rows: list[dict[str, Any]]) -> None:
 
 
 def test_it_shows_the_standings_api_numbers_on_every_page(
-    live_server: Any, page: Any, browser: Any, owner: Any, tmp_path: Path
+    live_server: Any, page: Any, owner: Any, tmp_path: Path
 ) -> None:
     leaderboard = board_with_votes(owner, name="GenAI image arena", sibling=True)
     models = list(Model.objects.filter(benchmark=leaderboard.benchmark).order_by("id"))
@@ -179,7 +180,8 @@ def test_it_shows_the_standings_api_numbers_on_every_page(
     assert errors == []
 
     # A phone: the page fits its width; and without JavaScript the table is all there.
-    phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    chromium = page.context.browser
+    phone = chromium.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2)
     try:
         small = phone.new_page()
         small.goto(f"{base}/leaderboards/{leaderboard.pk}/")
@@ -189,7 +191,9 @@ def test_it_shows_the_standings_api_numbers_on_every_page(
         small.screenshot(path=str(tmp_path / "leaderboard-phone.png"), full_page=True)
     finally:
         phone.close()
-    static = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
+    static = chromium.new_context(
+        java_script_enabled=False, viewport={"width": 1280, "height": 900}
+    )
     try:
         plain = static.new_page()
         plain.goto(f"{base}/leaderboards/{leaderboard.pk}/")
