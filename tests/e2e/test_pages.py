@@ -189,6 +189,14 @@ def test_it_shows_the_standings_api_numbers_on_every_page(
         width = small.evaluate("document.documentElement.scrollWidth")
         assert width <= 390
         small.screenshot(path=str(tmp_path / "leaderboard-phone.png"), full_page=True)
+        for name, url in (
+            ("prompts-phone", f"{base}/leaderboards/{leaderboard.pk}/prompts/"),
+            ("model-phone", f"{base}/leaderboards/{leaderboard.pk}/models/{leader['model_id']}/"),
+        ):
+            small.goto(url)
+            small.wait_for_load_state("load")
+            assert small.evaluate("document.documentElement.scrollWidth") <= 390, name
+            small.screenshot(path=str(tmp_path / f"{name}.png"), full_page=True)
     finally:
         phone.close()
     static = chromium.new_context(
