@@ -25,6 +25,7 @@ from leaderboards.models import Leaderboard, Prompt
 from leaderboards.selectors import (
     INDEX_SORTS,
     HeadToHead,
+    Tally,
     head_to_head,
     leaderboard_get,
     leaderboard_prompt_ids,
@@ -400,7 +401,9 @@ def model_detail(request: HttpRequest, leaderboard_id: int, model_id: int) -> Ht
             "record": report.record,
             "history": history,
             "recent_history": history[-10:][::-1],
-            "outputs": [(p, outputs.get(p.pk), report.by_prompt.get(p.pk)) for p in page_prompts],
+            "outputs": [
+                (p, outputs.get(p.pk), report.by_prompt.get(p.pk, Tally())) for p in page_prompts
+            ],
             "page": page,
             "siblings": [(s, s.ranks.get(model_id), s.scores.get(model_id)) for s in siblings],
             "show_prompts": _shows_prompts(request, leaderboard),

@@ -15,33 +15,38 @@ register = template.Library()
 MISSING = "\u2013"  # an en dash
 
 
+def _missing(value: Any) -> bool:
+    # The template engine hands an unresolved lookup (`None.win_rate`) over as "".
+    return value is None or value == ""
+
+
 @register.filter
 def score(value: float | None) -> str:
     """A score to the unit: 1034.4 -> "1034"."""
-    return MISSING if value is None else f"{value:.0f}"
+    return MISSING if _missing(value) else f"{value:.0f}"
 
 
 @register.filter
 def percent(value: float | None) -> str:
     """A share as a percentage with one decimal: 0.6234 -> "62.3%"."""
-    return MISSING if value is None else f"{100 * value:.1f}%"
+    return MISSING if _missing(value) else f"{100 * value:.1f}%"
 
 
 @register.filter
 def rank(value: int | None) -> str:
-    return MISSING if value is None else str(value)
+    return MISSING if _missing(value) else str(value)
 
 
 @register.filter
 def count(value: float | None) -> str:
     """A vote count with thousands separators: 12345 -> "12,345"."""
-    return MISSING if value is None else f"{round(value):,}"
+    return MISSING if _missing(value) else f"{round(value):,}"
 
 
 @register.filter
 def heat(value: float | None) -> str:
     """A background colour for a win rate: blue above one half, red below, white at it."""
-    if value is None:
+    if _missing(value):
         return "transparent"
     strength = min(abs(value - 0.5) * 2, 1.0)
     hue = 221 if value >= 0.5 else 4

@@ -211,3 +211,14 @@ def test_it_reads_the_gallery_and_model_pages_in_a_fixed_number_of_queries(
             client.get(f"/leaderboards/{board.pk}/prompts/")
         with django_assert_max_num_queries(12):
             client.get(f"/leaderboards/{board.pk}/models/{models[0].pk}/")
+
+
+def test_it_shows_a_model_without_votes_yet(client: Client, owner: Any) -> None:
+    board = make_leaderboard(owner, name="Fresh board")
+    model = make_models(board, 2)[0]
+    response = client.get(f"/leaderboards/{board.pk}/models/{model.pk}/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "No published score yet." in html
+    assert "unrated" in html
+    assert client.get(f"/leaderboards/{board.pk}/prompts/").status_code == 200
