@@ -70,6 +70,7 @@ def test_it_lets_voters_through_when_the_limit_store_is_down(
     board: Any, voter_api: APIClient, settings: Any
 ) -> None:
     settings.VERSUS_RATE_VOTER = "1/min"
+    settings.VERSUS_QUEUE_REDIS_URL = "redis://127.0.0.1:1/0"
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -79,3 +80,15 @@ def test_it_lets_voters_through_when_the_limit_store_is_down(
     }
     for _ in range(3):
         assert vote(voter_api, next_matchup(voter_api, board).json()["id"]).status_code == 201
+
+
+def test_it_counts_in_redis_when_there_is_one(
+    board: Any, voter_api: APIClient, settings: Any, fake_redis: Any
+) -> None:
+    settings.VERSUS_RATE_VOTER = "2/min"
+    settings.VERSUS_RATE_IP = ""
+    open_page(voter_api, board)
+    answers = [next_matchup(voter_api, board) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert 0 < int(answers[-1]["Retry-After"]) <= 60
+    assert any(b"next-VERSUS_RATE_VOTER" in key for key in fake_redis.keys("versus:throttle_*"))
