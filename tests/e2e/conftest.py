@@ -25,19 +25,33 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
+
+
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the session."""
+    """A headless Chromium per test module, stopped when the module ends.
+
+    Playwright's sync API runs an event loop in the main thread, and Django refuses ORM calls
+    from a thread with a running loop unless DJANGO_ALLOW_ASYNC_UNSAFE is set. Both the loop and
+    the variable end with the module (the variable is put back as it was), so neither leaks into
+    the tests that run after the browser tests.
+    """
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         pytest.skip(f"needs Chromium at {CHROMIUM} (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
-    # Playwright's sync API runs an event loop; Django refuses ORM calls from such a thread
-    # unless told it is fine (tests only).
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    before = os.environ.get(ASYNC_UNSAFE)
+    os.environ[ASYNC_UNSAFE] = "true"
+    try:
+        with sync_api.sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield chromium
+            chromium.close()
+    finally:
+        if before is None:
+            os.environ.pop(ASYNC_UNSAFE, None)
+        else:
+            os.environ[ASYNC_UNSAFE] = before
 
 
 @pytest.fixture

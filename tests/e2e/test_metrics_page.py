@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,38 +9,9 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.metrics.boards import log, make_board
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """This module's own headless Chromium, stopped when the module ends.
-
-    The session-wide fixture keeps Playwright's event loop running in the main thread, and with
-    it DJANGO_ALLOW_ASYNC_UNSAFE, into every later test: `manage.py check --deploy` then sees the
-    variable. Here both end with the module and the variable is put back as it was.
-    """
-    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        pytest.skip(f"needs Chromium at {CHROMIUM} (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
-    before = os.environ.get(ASYNC_UNSAFE)
-    os.environ[ASYNC_UNSAFE] = "true"
-    try:
-        with sync_api.sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            yield chromium
-            chromium.close()
-    finally:
-        if before is None:
-            os.environ.pop(ASYNC_UNSAFE, None)
-        else:
-            os.environ[ASYNC_UNSAFE] = before
-
 
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=datetime.now().astimezone().tzinfo)
 

@@ -16,7 +16,6 @@ import pytest
 from evaluation.models import Model, PairCount, Vote
 from evaluation.services.ratings import ratings_recompute
 from leaderboards.selectors import tally_of
-from tests.e2e.test_metrics_page import browser  # noqa: F401  (a browser per module, see there)
 from tests.leaderboards.pages_votes import board_with_votes
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
