@@ -8,6 +8,7 @@ COPY config config
 COPY leaderboards leaderboards
 COPY evaluation evaluation
 COPY matchmaking matchmaking
+COPY metrics metrics
 RUN pip install '.[s3]'
 COPY . .
 RUN DEBUG=0 SECRET_KEY=build-only python manage.py collectstatic --noinput
