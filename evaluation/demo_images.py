@@ -9,9 +9,13 @@ import io
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps
+
+if TYPE_CHECKING:
+    from leaderboards.models import Leaderboard
 
 SIZE = 320
 
@@ -168,3 +172,68 @@ def demo_image(style: DemoStyle, prompt: str, position: int) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()
+
+
+# Hidden strengths (Bradley-Terry theta) of the demo styles, in DEMO_MODELS order: clean
+# renderings beat degraded ones, so the simulated votes give a ranking a visitor can check by eye.
+DEMO_STRENGTHS = [1.2, 0.7, 0.35, 0.1, -0.2, -0.6, -1.3]
+DEMO_TIE_SHARE = 0.2
+DEMO_HISTORY_STEPS = 6
+
+
+def demo_votes_simulate(*, leaderboard: Leaderboard, votes: int, seed: int = 7) -> int:
+    """Add `votes` simulated votes to a demo leaderboard that has none, and publish its ratings.
+
+    The votes are drawn from DEMO_STRENGTHS with ties, spread over the last two days and marked
+    as imported (they are not people's votes); ratings are published at several moments so the
+    history plots have a line to draw. Returns the number of votes added (0 if it had votes).
+    """
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from evaluation.models import Model, Vote
+    from evaluation.services.ratings import ratings_recompute
+
+    if Vote.objects.filter(leaderboard=leaderboard).exists():
+        return 0
+    strength = {style.name: s for style, s in zip(DEMO_MODELS, DEMO_STRENGTHS, strict=True)}
+    models = [
+        m for m in Model.objects.filter(benchmark=leaderboard.benchmark) if m.name in strength
+    ]
+    prompts = [p for p in leaderboard.benchmark.prompts.all() if leaderboard.allows_tags(p.tags)]
+    if len(models) < 2 or not prompts:
+        return 0
+    rng = np.random.default_rng(seed + leaderboard.pk)
+    now = timezone.now()
+    start = now - timedelta(days=2)
+    per_step = votes // DEMO_HISTORY_STEPS
+    for step in range(DEMO_HISTORY_STEPS):
+        moment = start + (now - start) * (step + 1) / DEMO_HISTORY_STEPS
+        count = per_step if step < DEMO_HISTORY_STEPS - 1 else votes - per_step * step
+        rows = []
+        for _ in range(count):
+            left, right = rng.choice(len(models), size=2, replace=False)
+            a, b = models[left], models[right]
+            delta = strength[a.name] - strength[b.name]
+            if leaderboard.inverse_ranking:
+                delta = -delta
+            p_left = (1 - DEMO_TIE_SHARE) / (1 + np.exp(-delta))
+            draw = rng.random()
+            choice = (
+                "left" if draw < p_left else "tie" if draw < p_left + DEMO_TIE_SHARE else "right"
+            )
+            rows.append(
+                Vote(
+                    leaderboard=leaderboard,
+                    prompt=prompts[int(rng.integers(len(prompts)))],
+                    left_model=a,
+                    right_model=b,
+                    choice=choice,
+                    is_imported=True,
+                    created=moment,
+                )
+            )
+        Vote.objects.bulk_create(rows)
+        ratings_recompute(leaderboard_id=leaderboard.pk, now=moment)
+    return votes

@@ -14,34 +14,49 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from knox.models import AuthToken
 
-from evaluation.models import Model, Output
+from evaluation.demo_images import DEMO_HISTORY_STEPS
+from evaluation.models import Model, Output, RatingSnapshot, Vote
 from leaderboards.models import Benchmark, Leaderboard
 from tests.factories import make_leaderboard, make_models
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def demo_state() -> tuple[int, ...]:
+    return (
+        Benchmark.objects.count(),
+        Leaderboard.objects.count(),
+        Model.objects.count(),
+        Output.objects.count(),
+        Vote.objects.count(),
+        RatingSnapshot.objects.count(),
+    )
+
+
 @pytest.mark.django_db
 def test_seed_demo_creates_models_with_distinct_images_and_is_idempotent():
-    call_command("seed_demo", stdout=StringIO())
-    counts = (
-        Benchmark.objects.count(),
-        Leaderboard.objects.count(),
-        Model.objects.count(),
-        Output.objects.count(),
-    )
-    assert counts[0] == 1
-    assert counts[1] >= 2
-    assert counts[2] >= 4
+    call_command("seed_demo", "--votes", "120", stdout=StringIO())
+    benchmarks, leaderboards, models, outputs, votes, snapshots = demo_state()
+    assert benchmarks == 1
+    assert leaderboards >= 2
+    assert models >= 4
     hashes = set(Output.objects.values_list("content_hash", flat=True))
-    assert len(hashes) == counts[3], "every demo image differs"
+    assert len(hashes) == outputs, "every demo image differs"
+    assert votes == 120 * leaderboards
+    assert not Vote.objects.filter(is_imported=False).exists(), "simulated votes are marked"
     call_command("seed_demo", stdout=StringIO())
-    assert counts == (
-        Benchmark.objects.count(),
-        Leaderboard.objects.count(),
-        Model.objects.count(),
-        Output.objects.count(),
-    )
+    assert demo_state() == (benchmarks, leaderboards, models, outputs, votes, snapshots)
+
+
+@pytest.mark.django_db
+def test_seed_demo_publishes_a_history_that_ranks_the_clean_style_above_the_noisy_one():
+    call_command("seed_demo", stdout=StringIO())
+    leaderboard = Leaderboard.objects.order_by("id").first()
+    snapshots = RatingSnapshot.objects.filter(leaderboard=leaderboard).order_by("created")
+    assert snapshots.count() == DEMO_HISTORY_STEPS
+    assert [s.vote_count for s in snapshots] == sorted(s.vote_count for s in snapshots)
+    scores = {r.model.name: r.score for r in snapshots.last().ratings.select_related("model")}
+    assert scores["Aurora-XL"] > scores["NoiseDiffusion-0.1"]
 
 
 @pytest.mark.django_db

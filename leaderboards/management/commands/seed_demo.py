@@ -6,10 +6,10 @@ import io
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
-from evaluation.demo_images import DEMO_MODELS, DEMO_PROMPTS, demo_image
+from evaluation.demo_images import DEMO_MODELS, DEMO_PROMPTS, demo_image, demo_votes_simulate
 from evaluation.models import Model
 from evaluation.services import model_submit
 from leaderboards.models import Benchmark, Leaderboard
@@ -22,11 +22,28 @@ from leaderboards.services import (
 
 DEMO_OWNER = "demo"
 DEMO_NAME = "Versus demo: AI art"
+DEMO_DESCRIPTION = (
+    "A demo: seven made-up models whose images Pillow draws in different styles. The first "
+    "votes are simulated (marked as imported) so the pages have rankings to show; yours count "
+    "on top of them."
+)
 SECOND_QUESTION = "Which image follows the prompt better?"
 
 
 class Command(BaseCommand):
-    help = "Create the demo leaderboard with generated images (safe to run again)."
+    help = (
+        "Create the demo leaderboard with generated images and, unless --votes 0, simulated "
+        "votes so the pages have rankings to show (safe to run again)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--votes",
+            type=int,
+            default=600,
+            help="Simulated votes per demo leaderboard, added once, marked as imported "
+            "(default 600; 0 for none).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         User = get_user_model()
@@ -41,7 +58,10 @@ class Command(BaseCommand):
                 leaderboard = leaderboard_create_with_benchmark(
                     owner=owner,
                     spec=LeaderboardSpec(
-                        name=DEMO_NAME, instruction="Which image do you prefer?", show_prompt=True
+                        name=DEMO_NAME,
+                        instruction="Which image do you prefer?",
+                        show_prompt=True,
+                        description=DEMO_DESCRIPTION,
                     ),
                     prompts=[
                         PromptSpec(text=text, tags=tuple(tags)) for text, tags in DEMO_PROMPTS
@@ -56,6 +76,7 @@ class Command(BaseCommand):
                         name=f"{DEMO_NAME} (prompt following)",
                         instruction=SECOND_QUESTION,
                         show_prompt=True,
+                        description=DEMO_DESCRIPTION,
                     ),
                 )
 
@@ -78,6 +99,11 @@ class Command(BaseCommand):
                 metadata={"style": style.description, "demo": True},
             )
             self.stdout.write(f"  [{index + 1}/{len(DEMO_MODELS)}] model {style.name}")
+        if options["votes"] > 0:
+            for board in benchmark.leaderboards.order_by("id"):
+                added = demo_votes_simulate(leaderboard=board, votes=options["votes"])
+                if added:
+                    self.stdout.write(f"  {added} simulated votes on {board.name!r}")
         leaderboard = Leaderboard.objects.filter(benchmark=benchmark).order_by("id").first()
         assert leaderboard is not None
         self.stdout.write(
