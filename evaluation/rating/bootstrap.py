@@ -13,8 +13,8 @@ With weighted votes the cells hold weighted counts; a round then draws ``round(t
 votes with probabilities proportional to those weights, the same approximation the sandwich
 makes when it treats a weighted count as that many votes.
 
-This is meant for a background task: 100 rounds take about 0.2 s at 100 models and 1M votes
-and about 2 s at 300 models and 5M votes, mostly the multinomial draws.
+This is meant for a background task: 100 rounds take 0.2 to 0.25 s at 100 models and 1M votes
+and 2 to 3.5 s at 300 models and 5M votes (benchmarks/README.md), mostly the multinomial draws.
 """
 
 from __future__ import annotations
