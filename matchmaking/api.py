@@ -1,8 +1,10 @@
-"""Voting API for browser sessions and scripted clients: next matchup, vote, report an output.
+"""Voting API for browsers and scripted clients: next matchup, vote, report an output.
 
-Voters are identified by their session (anonymous allowed) or logged-in user; every write
-needs the CSRF token (`X-CSRFToken`), anonymous or not. Nothing answered before the vote names
-the model: media come by random public id, and no size, dimension or file name is sent.
+Voters are identified by their signed voter cookie (anonymous allowed, see `identity`) or
+logged-in user; every write needs the CSRF token (`X-CSRFToken`), anonymous or not. A vote can
+ask for the next matchup in its answer (``"next": true``): one request per vote. Nothing
+answered before the vote names the model: media come by random public id, and no size,
+dimension or file name is sent.
 """
 
 from __future__ import annotations
@@ -23,10 +25,10 @@ from config.errors import Gone
 from evaluation.models import Output, Vote
 from leaderboards.models import Leaderboard
 from leaderboards.selectors import leaderboard_get
-from matchmaking.identity import voter_of
+from matchmaking.identity import matchup_issue_to, voter_cookie_set, voter_of
 from matchmaking.models import Matchup
-from matchmaking.services import matchup_issue, output_report, vote_record
-from matchmaking.throttles import IpRateThrottle, VoterRateThrottle
+from matchmaking.services import output_report, vote_record
+from matchmaking.throttles import VotingRateThrottle
 
 REASON_HEADER = "Versus-Reason"
 
@@ -54,7 +56,13 @@ class VoterSessionScheme(SessionScheme):
 class VotingView(APIView):
     authentication_classes = [VoterSession]
     permission_classes = [AllowAny]
-    throttle_classes = [VoterRateThrottle, IpRateThrottle]
+    throttle_classes = [VotingRateThrottle]
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        """Every answer, errors included, carries a new voter's cookie."""
+        return voter_cookie_set(request, super().finalize_response(request, response))
 
 
 def _media(output: Output) -> dict[str, Any]:
@@ -116,10 +124,11 @@ class MatchupNext(VotingView):
             raise Gone(f"leaderboard {leaderboard_id} takes no more votes", code="closed")
         # Scripted clients get the CSRF cookie here, as browsers do from the voting page.
         get_token(request._request)
-        issued = matchup_issue(leaderboard=leaderboard, voter=voter_of(request))
+        issued = matchup_issue_to(request, leaderboard)
         if issued.matchup is None:
             return Response(status=204, headers={REASON_HEADER: issued.reason})
-        return Response(MatchupOut(matchup_payload(issued.matchup, leaderboard)).data)
+        # The payload already has MatchupOut's shape; a serializer pass would only copy it.
+        return Response(matchup_payload(issued.matchup, leaderboard))
 
 
 class VoteIn(serializers.Serializer):
@@ -129,6 +138,12 @@ class VoteIn(serializers.Serializer):
             "invalid_choice": '"{input}" is not allowed; use one of '
             + ", ".join(Vote.Choice.values)
         },
+    )
+    next = serializers.BooleanField(
+        default=False,
+        error_messages={"invalid": '"{input}" is not allowed; use true or false'},
+        help_text="Also issue this voter's next matchup of the board and return it in `next`: "
+        "one request per vote instead of two.",
     )
 
 
@@ -144,6 +159,17 @@ class VoteOut(serializers.Serializer):
     created = serializers.DateTimeField()
     models = RevealOut(
         allow_null=True, help_text="The two models' names, when the leaderboard reveals them."
+    )
+    next = MatchupOut(
+        required=False,
+        allow_null=True,
+        help_text='Only when the vote asked for it: the next matchup, as GET ".../next/" '
+        "answers it, or null when there is none (see `next_reason`).",
+    )
+    next_reason = serializers.ChoiceField(
+        choices=["", "nothing_to_compare", "all_seen", "closed"],
+        required=False,
+        help_text="Why `next` is null; empty when there is a next matchup.",
     )
 
 
@@ -162,19 +188,26 @@ class VoteCreate(VotingView):
         vote = vote_record(
             matchup_id=matchup_id, voter=voter_of(request), choice=data.validated_data["choice"]
         )
+        # The vote is committed: what follows only describes it and serves the next pair.
         leaderboard = vote.leaderboard
         models = None
         if leaderboard.reveal_models:
-            matchup = vote.matchup
-            models = {"left": matchup.left.model.name, "right": matchup.right.model.name}
-        body = {
+            models = {"left": vote.left_model.name, "right": vote.right_model.name}
+        body: dict[str, Any] = {
             "id": vote.pk,
             "matchup": matchup_id,
             "choice": vote.choice,
             "created": vote.created,
             "models": models,
         }
-        return Response(VoteOut(body).data, status=201)
+        if data.validated_data["next"]:
+            body["next"], body["next_reason"] = None, "closed"
+            if leaderboard.is_active and leaderboard.is_visible_to(request.user):
+                issued = matchup_issue_to(request, leaderboard)
+                if issued.matchup is not None:
+                    body["next"] = matchup_payload(issued.matchup, leaderboard)
+                body["next_reason"] = issued.reason
+        return Response(body, status=201)
 
 
 class ReportIn(serializers.Serializer):

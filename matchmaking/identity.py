@@ -1,24 +1,120 @@
-"""Who is voting: the voter behind a request's logged-in user or anonymous browser session."""
+"""Who is voting: the voter behind a request's logged-in user or anonymous browser.
+
+An anonymous browser is known by a signed cookie that carries its voter's id (`VOTER_COOKIE`).
+Reading it costs no database or Redis round trip, so a voting request needs no session at all,
+and it works the same while Redis is down. The cookie is signed with ``SECRET_KEY`` (it cannot
+be forged to vote as someone else), HttpOnly, and follows the session cookie's Secure and
+SameSite settings. It is re-issued, and the voter's ``last_seen`` written, at most once per
+`LAST_SEEN_EVERY`, so it lives `SESSION_COOKIE_AGE` past a voter's last visit.
+
+Logged-in users vote as the voter bound to their account, whatever the cookie says.
+"""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+from django.conf import settings
+from django.core import signing
+
+from leaderboards.models import Leaderboard
 from matchmaking.models import Voter
-from matchmaking.services import voter_get_or_create
+from matchmaking.services import (
+    LAST_SEEN_EVERY,
+    Issued,
+    VoterUnknown,
+    matchup_issue,
+    voter_create,
+    voter_get_or_create,
+    voter_ref,
+    voter_seen,
+)
 
-SESSION_FLAG = "versus_voter"
+VOTER_COOKIE = "versus_voter"
+_SALT = "versus.matchmaking.voter"
+_CACHED = "_versus_voter"
+_PENDING = "_versus_voter_cookie"
 
 
-def voter_of(request: Any) -> Voter:
-    """The request's voter, creating the browser session (and its cookie) when there is none."""
+def _http(request: Any) -> Any:
+    """The Django request behind a DRF one (attributes set on it outlive the wrapper)."""
+    return getattr(request, "_request", request)
+
+
+def _signer() -> signing.Signer:
+    return signing.Signer(salt=_SALT)
+
+
+def _cookie_value(voter_id: int, now: float) -> str:
+    return _signer().sign(f"{voter_id}.{int(now)}")
+
+
+def cookie_voter_id(request: Any) -> tuple[int, float] | None:
+    """The voter id and issue time in the request's voter cookie, or None (absent, forged,
+    malformed or older than `SESSION_COOKIE_AGE`)."""
+    raw = _http(request).COOKIES.get(VOTER_COOKIE)
+    if not raw:
+        return None
+    try:
+        voter_id, issued = _signer().unsign(raw).split(".")
+        parsed = int(voter_id), float(issued)
+    except (signing.BadSignature, ValueError):
+        return None
+    if time.time() - parsed[1] > settings.SESSION_COOKIE_AGE:
+        return None
+    return parsed
+
+
+def voter_of(request: Any, *, renew: bool = False) -> Voter:
+    """The request's voter, created (with its cookie) when the browser has none.
+
+    For a returning anonymous browser this reads no row: the voter comes back with only its
+    id loaded, and any other field is read from the database if someone asks for it.
+    `renew` replaces a cookie whose voter no longer exists (an operator deleted it).
+    """
+    http = _http(request)
+    cached = getattr(http, _CACHED, None)
+    if cached is not None and not renew:
+        return cached
     user = getattr(request, "user", None)
+    now = time.time()
     if user is not None and user.is_authenticated:
-        return voter_get_or_create(user=user)
-    session = request.session
-    if not session.get(SESSION_FLAG):
-        # Marks the session modified, so the middleware sends the cookie with this response.
-        session[SESSION_FLAG] = True
-    if not session.session_key:
-        session.save()
-    return voter_get_or_create(session_key=session.session_key)
+        voter = voter_get_or_create(user=user)
+    else:
+        known = None if renew else cookie_voter_id(http)
+        if known is None:
+            voter = voter_create()
+            setattr(http, _PENDING, _cookie_value(voter.pk, now))
+        else:
+            voter_id, issued = known
+            voter = voter_ref(voter_id)
+            if now - issued > LAST_SEEN_EVERY.total_seconds():
+                voter_seen(voter_id=voter_id)
+                setattr(http, _PENDING, _cookie_value(voter_id, now))
+    setattr(http, _CACHED, voter)
+    return voter
+
+
+def voter_cookie_set(request: Any, response: Any) -> Any:
+    """Attach a new or refreshed voter cookie to `response`, if this request made one."""
+    value = getattr(_http(request), _PENDING, None)
+    if value is not None:
+        response.set_cookie(
+            VOTER_COOKIE,
+            value,
+            max_age=settings.SESSION_COOKIE_AGE,
+            secure=settings.SESSION_COOKIE_SECURE,
+            httponly=True,
+            samesite=settings.SESSION_COOKIE_SAMESITE,
+        )
+    return response
+
+
+def matchup_issue_to(request: Any, leaderboard: Leaderboard) -> Issued:
+    """`matchup_issue` for the request's voter; a browser whose voter was deleted gets a new
+    voter (and cookie) instead of an error, as a browser with no cookie would."""
+    try:
+        return matchup_issue(leaderboard=leaderboard, voter=voter_of(request))
+    except VoterUnknown:
+        return matchup_issue(leaderboard=leaderboard, voter=voter_of(request, renew=True))

@@ -118,7 +118,16 @@ class Matchup(models.Model):
                 name="matchup_once_per_voter",
             ),
         ]
-        indexes = [models.Index(fields=["leaderboard", "issued_at"], name="matchup_issued")]
+        indexes = [
+            models.Index(fields=["leaderboard", "issued_at"], name="matchup_issued"),
+            # A voter's open matchups, looked up on every request for the next one: without
+            # it the lookup walks every matchup the voter was ever issued on the board.
+            models.Index(
+                fields=["voter", "leaderboard"],
+                condition=Q(closed_at__isnull=True),
+                name="matchup_open",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"matchup {self.pk}"

@@ -42,6 +42,11 @@ class Candidate:
     model_low: int
     model_high: int
 
+    @property
+    def pair(self) -> tuple[int, int, int]:
+        """(prompt, smaller model, larger model): what a voter must not be shown twice."""
+        return (self.prompt_id, self.model_low, self.model_high)
+
     def encode(self) -> str:
         return (
             f"{self.prompt_id}:{self.left_output_id}:{self.right_output_id}:"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 from numpy.typing import NDArray
 
 from evaluation.models import Model, Output, PairCount
@@ -122,22 +122,45 @@ def board_state_get(
     )
 
 
+@dataclass(frozen=True)
+class VoterHistory:
+    """What `voter_history` read about a voter on one leaderboard."""
+
+    seen: set[tuple[int, int, int]]
+    """(prompt id, smaller model id, larger model id) of matchups issued to the voter here:
+    all of them, or those among the pairs asked about."""
+    open_id: int | None
+    """Their newest matchup here that is neither closed nor expired."""
+    complete: bool
+    """Whether `seen` holds every pair they were shown here (no `pairs` were given)."""
+
+
 def voter_history(
-    *, voter: Voter, leaderboard: Leaderboard, now: datetime
-) -> tuple[set[tuple[int, int, int]], int | None]:
+    *,
+    voter: Voter,
+    leaderboard: Leaderboard,
+    now: datetime,
+    pairs: list[tuple[int, int, int]] | None = None,
+) -> VoterHistory:
     """What `voter` was shown on this board, in one query.
 
-    Returns the (prompt id, smaller model id, larger model id) of every matchup issued to them
-    here, and the id of their newest matchup that is neither voted nor expired (or None).
+    Without `pairs` every matchup issued to them here is read (the direct choice needs them
+    all); with `pairs` only their open matchups and those of the given (prompt, low, high)
+    pairs, so serving from the queue reads a few rows however long the voter's history is.
     """
+    rows = Matchup.objects.filter(voter_id=voter.pk, leaderboard_id=leaderboard.pk)
+    if pairs is not None:
+        wanted = Q(closed_at__isnull=True, expires_at__gt=now)
+        for prompt_id, low, high in pairs:
+            wanted |= Q(prompt_id=prompt_id, model_low=low, model_high=high)
+        rows = rows.filter(wanted)
     seen: set[tuple[int, int, int]] = set()
     open_id: int | None = None
     newest = None
-    rows = Matchup.objects.filter(voter=voter, leaderboard=leaderboard).values_list(
+    for pk, prompt_id, low, high, closed_at, expires_at, issued_at in rows.values_list(
         "id", "prompt_id", "model_low", "model_high", "closed_at", "expires_at", "issued_at"
-    )
-    for pk, prompt_id, low, high, closed_at, expires_at, issued_at in rows:
+    ):
         seen.add((prompt_id, low, high))
         if closed_at is None and expires_at > now and (newest is None or issued_at > newest):
             open_id, newest = pk, issued_at
-    return seen, open_id
+    return VoterHistory(seen=seen, open_id=open_id, complete=pairs is None)

@@ -12,8 +12,8 @@ from config.errors import VersusError
 from leaderboards.models import Leaderboard
 from leaderboards.selectors import leaderboards_visible
 from matchmaking.api import matchup_payload
-from matchmaking.identity import voter_of
-from matchmaking.services import matchup_issue, vote_record
+from matchmaking.identity import matchup_issue_to, voter_cookie_set, voter_of
+from matchmaking.services import vote_record
 
 CHOICES = [
     ("left", "A is better", ["←", "A"]),
@@ -32,23 +32,22 @@ def vote_page(request: HttpRequest, leaderboard_id: int) -> HttpResponse:
     )
     if leaderboard is None:
         raise Http404("no such leaderboard")
-    voter = voter_of(request)
     if request.method == "POST":
         try:
             vote_record(
                 matchup_id=int(request.POST.get("matchup", "0") or 0),
-                voter=voter,
+                voter=voter_of(request),
                 choice=request.POST.get("choice", ""),
             )
         except (VersusError, ValueError) as exc:
             messages.warning(request, getattr(exc, "message", "That vote was not valid."))
         # Post/redirect/get: a reload never sends the vote twice.
-        return HttpResponseRedirect(request.path)
+        return voter_cookie_set(request, HttpResponseRedirect(request.path))
 
     matchup = payload = None
     reason = "closed"
     if leaderboard.is_active:
-        issued = matchup_issue(leaderboard=leaderboard, voter=voter)
+        issued = matchup_issue_to(request, leaderboard)
         matchup, reason = issued.matchup, issued.reason
         if matchup is not None:
             payload = matchup_payload(matchup, leaderboard)
@@ -64,5 +63,4 @@ def vote_page(request: HttpRequest, leaderboard_id: int) -> HttpResponse:
             "matchup": payload,
         },
     }
-    status = 200
-    return render(request, "matchmaking/vote.html", context, status=status)
+    return voter_cookie_set(request, render(request, "matchmaking/vote.html", context))

@@ -89,12 +89,16 @@
 
   function showEmpty(reason) {
     root.hidden = true;
+    config.matchup = null;
     var title = document.getElementById("vote-empty-title");
     var text = document.getElementById("vote-empty-text");
     if (reason === "all_seen") {
       title.textContent = "You have compared every pair";
       text.textContent = "Thank you: you have seen every pair of models on every prompt of " +
         "this leaderboard. New models will bring new pairs.";
+    } else if (reason === "closed") {
+      title.textContent = "This leaderboard takes no more votes";
+      text.textContent = "Its standings stay published.";
     } else {
       title.textContent = "Nothing to compare yet";
       text.textContent = "This leaderboard needs outputs of at least two models on the same " +
@@ -147,7 +151,8 @@
     if (busy || !config.matchup) return;
     setBusy(true);
     var id = config.matchup.id;
-    api("POST", "/api/v1/matchups/" + id + "/vote/", { choice: choice }).then(function (response) {
+    // "next": the answer carries the next pair, so a vote costs one request, not two.
+    api("POST", "/api/v1/matchups/" + id + "/vote/", { choice: choice, next: true }).then(function (response) {
       if (response.status === 201) {
         return response.json().then(function (v) {
           if (v.models) {
@@ -155,6 +160,8 @@
           } else {
             showToast("Vote recorded: " + NAMES[choice]);
           }
+          if (v.next) { render(v.next); say(""); setBusy(false); return null; }
+          if (v.next_reason) { showEmpty(v.next_reason); setBusy(false); return null; }
           return loadNext();
         });
       }

@@ -24,6 +24,15 @@ def test_it_votes_three_times_with_the_keyboard(
     assert page.locator(".vote-instruction").inner_text() == "Which image do you prefer?"
 
     shown: list[tuple[str, str, str]] = []
+    api_calls: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            api_calls.append(f"{request.method} {request.url}")
+            if "/api/v1/" in request.url
+            else None
+        ),
+    )
     for key in ("ArrowLeft", "ArrowRight", "t"):
         current = page.locator("#vote-matchup").get_attribute("data-matchup")
         left = page.locator("#vote-left img").get_attribute("src")
@@ -45,5 +54,8 @@ def test_it_votes_three_times_with_the_keyboard(
     assert len(pairs) == 3
     assert len({(s[1], s[2]) for s in shown}) == 3
     assert (tmp_path / "voting.png").stat().st_size > 0
+    # One request per vote: each vote's answer carried the next pair.
+    assert len(api_calls) == 3
+    assert all(call.startswith("POST ") and call.endswith("/vote/") for call in api_calls)
     # The fourth pair is already on the screen, its pictures loaded without a page reload.
     assert page.locator("#vote-left img").evaluate("img => img.complete && img.naturalWidth > 0")

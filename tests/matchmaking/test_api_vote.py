@@ -223,3 +223,86 @@ def test_it_refuses_a_report_on_someone_elses_matchup(issued: int) -> None:
     next_matchup(stranger, Matchup.objects.get(pk=issued).leaderboard)
     response = csrf_post(stranger, f"/api/v1/matchups/{issued}/report/", {"side": "left"})
     assert response.status_code == 404
+
+
+def vote_and_next(client: APIClient, matchup_id: int, choice: str = "left") -> Any:
+    return csrf_post(
+        client, f"/api/v1/matchups/{matchup_id}/vote/", {"choice": choice, "next": True}
+    )
+
+
+def test_it_returns_the_next_matchup_with_the_vote_when_asked(
+    board: Any, issued: int, voter_api: APIClient
+) -> None:
+    body = vote_and_next(voter_api, issued, "tie").json()
+    assert Vote.objects.get().choice == "tie"
+    shown = body["next"]
+    assert body["next_reason"] == ""
+    assert set(shown) >= {"id", "instruction", "prompt", "left", "right"}
+    assert shown["left"]["kind"] == "image"
+    assert shown["left"]["url"].startswith("/media/o/")
+    nxt = Matchup.objects.get(pk=shown["id"])
+    voted = Matchup.objects.get(pk=issued)
+    assert nxt.voter == voted.voter
+    assert (nxt.prompt_id, nxt.model_low, nxt.model_high) != (
+        voted.prompt_id,
+        voted.model_low,
+        voted.model_high,
+    )
+    # It is the voter's open matchup now: asking for the next one gives it again.
+    assert next_matchup(voter_api, board).json()["id"] == shown["id"]
+
+
+def test_it_names_no_model_in_the_next_matchup(issued: int, voter_api: APIClient) -> None:
+    from evaluation.models import Model
+
+    body = vote_and_next(voter_api, issued).json()
+    shown = str(body["next"])
+    for name in Model.objects.values_list("name", flat=True):
+        assert name not in shown
+
+
+def test_it_leaves_the_next_matchup_out_unless_asked(issued: int, voter_api: APIClient) -> None:
+    body = vote(voter_api, issued).json()
+    assert "next" not in body
+    assert Matchup.objects.count() == 1
+
+
+def test_it_says_when_there_is_no_next_matchup(owner: Any, voter_api: APIClient) -> None:
+    from tests.factories import make_leaderboard, make_models
+
+    board = make_leaderboard(owner, name="one pair", prompts=["only prompt"])
+    make_models(board, 2)
+    only = next_matchup(voter_api, board).json()["id"]
+    body = vote_and_next(voter_api, only).json()
+    assert body["next"] is None
+    assert body["next_reason"] == "all_seen"
+    assert Vote.objects.count() == 1
+
+
+def test_it_serves_no_next_matchup_of_a_board_made_private(
+    board: Any, issued: int, voter_api: APIClient
+) -> None:
+    type(board.benchmark).objects.filter(pk=board.benchmark_id).update(is_public=False)
+    response = vote_and_next(voter_api, issued)
+    assert response.status_code == 201  # the vote was issued while the board was public
+    assert response.json()["next"] is None
+    assert response.json()["next_reason"] == "closed"
+    assert Matchup.objects.count() == 1
+
+
+def test_it_names_the_allowed_values_of_next(issued: int, voter_api: APIClient) -> None:
+    response = csrf_post(
+        voter_api, f"/api/v1/matchups/{issued}/vote/", {"choice": "left", "next": "soon"}
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"]["next"]
+    assert "true or false" in response.json()["detail"]
+    assert not Vote.objects.exists()
+
+
+def test_it_reads_the_voters_trust_when_the_vote_arrives(issued: int, voter_api: APIClient) -> None:
+    """Flagged between serving and voting: the vote is stored and left out."""
+    Matchup.objects.get(pk=issued).voter.__class__.objects.update(is_flagged=True)
+    assert vote_and_next(voter_api, issued).status_code == 201
+    assert Vote.objects.get().excluded == Vote.Excluded.FLAGGED

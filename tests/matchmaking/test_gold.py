@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import pytest
@@ -9,7 +10,7 @@ from rest_framework.test import APIClient
 
 from evaluation.models import Output, Vote
 from matchmaking.models import GoldMatchup, Matchup, Voter
-from matchmaking.services import trust_from
+from matchmaking.services import matchup_issue, trust_from
 from tests.matchmaking.conftest import next_matchup, vote
 
 pytestmark = pytest.mark.django_db
@@ -92,3 +93,35 @@ def test_it_refuses_a_gold_pair_of_one_model(board: Any) -> None:
     with pytest.raises(ValidationError) as error:
         gold.clean()
     assert "right" in error.value.message_dict
+
+
+class FixedRoll(random.Random):
+    """A generator whose every roll is `value`: decides the gold draw without chance."""
+
+    def __init__(self, value: float) -> None:
+        super().__init__(0)
+        self.value = value
+
+    def random(self) -> float:
+        return self.value
+
+
+def test_it_checks_newcomers_more_often_than_veterans(
+    board: Any, gold: GoldMatchup, settings: Any
+) -> None:
+    settings.VERSUS_GOLD_SHARE_PERCENT = 5
+    newcomer = Voter.objects.create(session_key="newcomer")
+    veteran = Voter.objects.create(session_key="veteran", gold_seen=2, gold_correct=2)
+    roll = FixedRoll(0.1)  # above the 5% share, below the newcomers' 25%
+    assert matchup_issue(leaderboard=board, voter=newcomer, rng=roll).matchup.gold_id == gold.pk
+    assert matchup_issue(leaderboard=board, voter=veteran, rng=roll).matchup.gold_id is None
+    other = Voter.objects.create(session_key="another veteran", gold_seen=2, gold_correct=2)
+    assert matchup_issue(leaderboard=board, voter=other, rng=FixedRoll(0.01)).matchup.gold_id
+
+
+def test_it_serves_no_gold_when_golds_are_off(board: Any, gold: GoldMatchup, settings: Any) -> None:
+    settings.VERSUS_GOLD_SHARE_PERCENT = 0
+    newcomer = Voter.objects.create(session_key="newcomer")
+    assert (
+        matchup_issue(leaderboard=board, voter=newcomer, rng=FixedRoll(0.0)).matchup.gold_id is None
+    )

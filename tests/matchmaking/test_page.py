@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 
 from evaluation.models import Model, Vote
+from matchmaking.identity import VOTER_COOKIE
 from matchmaking.models import Matchup
 from tests.factories import make_leaderboard, make_models
 
@@ -30,10 +31,14 @@ def test_it_shows_the_instruction_the_prompt_and_two_outputs(board: Any, client:
     assert 'name="viewport"' in html  # phone-friendly
 
 
-def test_it_sets_the_csrf_cookie_and_the_session(board: Any, client: Client) -> None:
+def test_it_sets_the_csrf_cookie_and_the_voter_cookie(board: Any, client: Client) -> None:
     response = page(client, board)
     assert "csrftoken" in response.cookies
-    assert "sessionid" in response.cookies
+    voter = response.cookies[VOTER_COOKIE]
+    assert voter["httponly"]
+    assert int(voter["max-age"]) > 0
+    # An anonymous voter needs no server-side session.
+    assert "sessionid" not in response.cookies
 
 
 def test_it_names_no_model_on_the_page(board: Any, client: Client) -> None:

@@ -180,3 +180,24 @@ def test_it_keeps_serving_and_voting_with_redis_stopped(
         body = next_matchup(voter_api, board).json()
         assert vote(voter_api, body["id"]).status_code == 201
     assert Vote.objects.count() == 3
+
+
+def test_it_reads_only_the_pairs_it_asks_about(board: Any, fake_redis: Any) -> None:
+    from django.utils import timezone
+
+    from matchmaking.selectors import voter_history
+    from matchmaking.services import matchup_issue, vote_record, voter_create
+
+    voter = voter_create()
+    pairs = []
+    for _ in range(4):
+        matchup = matchup_issue(leaderboard=board, voter=voter).matchup
+        assert matchup is not None
+        vote_record(matchup_id=matchup.pk, voter=voter, choice="left")
+        pairs.append((matchup.prompt_id, matchup.model_low, matchup.model_high))
+    now = timezone.now()
+    assert voter_history(voter=voter, leaderboard=board, now=now).seen == set(pairs)
+    asked = voter_history(voter=voter, leaderboard=board, now=now, pairs=[pairs[2], (0, 1, 2)])
+    assert asked.seen == {pairs[2]}
+    assert asked.open_id is None
+    assert not asked.complete

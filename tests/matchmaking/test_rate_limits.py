@@ -82,13 +82,20 @@ def test_it_lets_voters_through_when_the_limit_store_is_down(
         assert vote(voter_api, next_matchup(voter_api, board).json()["id"]).status_code == 201
 
 
-def test_it_counts_in_redis_when_there_is_one(
-    board: Any, voter_api: APIClient, settings: Any, fake_redis: Any
+@pytest.mark.parametrize(
+    ("ip_rate", "longest"),
+    [("", 60), ("2/hour", 3600)],
+    ids=["voter limit reached", "IP limit reached first, with the longer window"],
+)
+def test_it_counts_both_limits_in_redis_and_answers_the_longest_wait(
+    board: Any, voter_api: APIClient, settings: Any, fake_redis: Any, ip_rate: str, longest: int
 ) -> None:
     settings.VERSUS_RATE_VOTER = "2/min"
-    settings.VERSUS_RATE_IP = ""
+    settings.VERSUS_RATE_IP = ip_rate
     open_page(voter_api, board)
     answers = [next_matchup(voter_api, board) for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 429]
-    assert 0 < int(answers[-1]["Retry-After"]) <= 60
-    assert any(b"next-VERSUS_RATE_VOTER" in key for key in fake_redis.keys("versus:throttle_*"))
+    assert longest - 60 < int(answers[-1]["Retry-After"]) <= longest
+    keys = fake_redis.keys("versus:throttle_*")
+    assert any(b"next-VERSUS_RATE_VOTER_voter-" in key for key in keys)
+    assert any(b"next-VERSUS_RATE_IP_ip-" in key for key in keys) == bool(ip_rate)
