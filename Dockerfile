@@ -16,4 +16,10 @@ RUN DEBUG=0 SECRET_KEY=build-only python manage.py collectstatic --noinput
 RUN useradd --system --uid 1000 versus && mkdir -p /data/media && chown -R versus /data /app
 USER versus
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "4", "--access-logfile", "-"]
+# gunicorn: gthread workers keep connections alive and a slow client does not hold a whole
+# worker (this container faces clients with no buffering proxy in front, which sync workers
+# need); a request's threads overlap PostgreSQL and Redis round trips. Size it without a
+# rebuild: WEB_CONCURRENCY workers (about one per core) x GUNICORN_THREADS threads, each thread
+# holding one PostgreSQL connection (CONN_MAX_AGE). Workers are recycled every ~2000 requests;
+# the heartbeat file lives in /dev/shm, since a container's overlay filesystem can stall it.
+CMD ["sh", "-c", "exec gunicorn config.wsgi:application --bind 0.0.0.0:8000 --worker-class gthread --workers ${WEB_CONCURRENCY:-4} --threads ${GUNICORN_THREADS:-4} --keep-alive 5 --max-requests 2000 --max-requests-jitter 200 --worker-tmp-dir /dev/shm --access-logfile -"]
