@@ -1,23 +1,36 @@
-"""Voting under load: Versus's vote path beside a bare one-insert view, same server, same run.
+"""Voting under load: Versus's vote paths beside a bare one-insert view, same server, same run.
 
 What runs
 ---------
 - PostgreSQL database ``h_voteload`` (dropped and migrated afresh) and Redis db 5 (flushed),
   unless ``--database-url`` / ``--redis-url`` say otherwise.
-- gunicorn (``--workers`` sync workers) serving Versus with ``benchmarks.voting_load.settings``:
-  Versus's settings and routes plus ``POST /bench/bare/``, a view that does one INSERT.
+- gunicorn (``--workers`` workers of ``--worker-class``, ``--threads`` each; by default the
+  production image's 4 gthread workers x 4 threads) serving Versus with
+  ``benchmarks.voting_load.settings``: Versus's settings and routes plus ``POST /bench/bare/``,
+  a view that does one INSERT. Every path is measured against this one server.
 - One Celery worker (the matchmaker refilling the Redis queue, the debounced rater).
 - A leaderboard of ``--models`` models x ``--prompts`` prompts (tiny PNGs).
 
+Paths
+-----
+- ``bare``: each voter loops ``POST /bench/bare/``.
+- ``api``: the scripted client's flow: GET the next matchup, then POST the vote (two requests).
+- ``page``: the voting page's flow: POST the vote with ``"next": true``; the answer carries
+  the next matchup (one request per vote; the first matchup comes from one GET).
+
 Each simulated voter is an HTTP client with its own cookies: it opens the voting page once
-(session and CSRF cookie, not timed), then loops GET next matchup -> POST vote with
-``X-CSRFToken``. The bare voters loop ``POST /bench/bare/``. Clients run in one asyncio process
-(httpx); the first ``--warmup`` seconds are not measured. Rate limits stay on, set high
-(100000/min) so they cost what they cost without refusing anyone.
+(voter and CSRF cookies, not timed), then loops. ``--think-ms`` makes each voter pause that
+long with a matchup on screen before voting (bare voters pause as long between inserts): 0,
+the default, is a stress test where every voter always has a request in flight. Clients run
+in one asyncio process (httpx). Only cycles that start after the ``--warmup`` and finish
+before the end of the ``--seconds`` window count. Rate limits stay on, set high (100000/min)
+so they cost what they cost without refusing anyone.
 
 Afterwards the database is compared with what the clients were told: a vote acknowledged with
 201 but missing is lost; more than one vote row per matchup is a duplicate; a row the client was
-never told about (its request timed out) is reported apart.
+never told about (its request timed out) is reported apart. The CPU time each process group
+used during a path's window (gunicorn, this database's PostgreSQL backends, the Celery worker,
+the client) is read from /proc and divided by the votes counted.
 
 ``python -m benchmarks.voting_load [--voters 8 32] [--seconds 20] [--workers 4]``
 """
@@ -35,6 +48,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -53,9 +67,23 @@ class Tally:
     statuses: Counter[int] = field(default_factory=Counter)
     acknowledged: list[tuple[int, int]] = field(default_factory=list)
     exhausted: int = 0
+    cpu: dict[str, float] = field(default_factory=dict)
+    """CPU seconds per process group during the window."""
 
     def add(self, kind: str, seconds: float) -> None:
         self.latencies.setdefault(kind, []).append(seconds * 1000)
+
+
+@dataclass(frozen=True)
+class Window:
+    """The measured window of one path: cycles starting after `start` and done by `end`."""
+
+    start: float
+    end: float
+    think: float
+
+    def counts(self, t0: float, t1: float) -> bool:
+        return t0 >= self.start and t1 <= self.end
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -158,15 +186,23 @@ def wait_ready(base: str) -> None:
     raise RuntimeError("gunicorn did not answer")
 
 
-async def versus_voter(
-    base: str, board: int, deadline: float, measure_from: float, tally: Tally
-) -> None:
+async def _vote(client: Any, matchup: int, token: str, *, with_next: bool) -> Any:
+    body: dict[str, Any] = {"choice": random.choice(CHOICES)}
+    if with_next:
+        body["next"] = True
+    return await client.post(
+        f"/api/v1/matchups/{matchup}/vote/", json=body, headers={"X-CSRFToken": token}
+    )
+
+
+async def api_voter(base: str, board: int, window: Window, tally: Tally) -> None:
+    """The scripted flow: GET next, then POST the vote."""
     import httpx
 
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
         await client.get(f"/leaderboards/{board}/vote/")
         token = client.cookies.get("csrftoken", "")
-        while time.perf_counter() < deadline:
+        while time.perf_counter() < window.end:
             t0 = time.perf_counter()
             nxt = await client.get(f"/api/v1/leaderboards/{board}/matchups/next/")
             t1 = time.perf_counter()
@@ -176,28 +212,58 @@ async def versus_voter(
             if nxt.status_code != 200:
                 tally.statuses[nxt.status_code] += 1
                 continue
-            matchup = nxt.json()["id"]
-            vote = await client.post(
-                f"/api/v1/matchups/{matchup}/vote/",
-                json={"choice": random.choice(CHOICES)},
-                headers={"X-CSRFToken": token},
-            )
+            matchup = int(nxt.json()["id"])
+            await asyncio.sleep(window.think)
             t2 = time.perf_counter()
+            vote = await _vote(client, matchup, token, with_next=False)
+            t3 = time.perf_counter()
             tally.statuses[vote.status_code] += 1
             if vote.status_code == 201:
                 tally.acknowledged.append((matchup, int(vote.json()["id"])))
-            if t0 >= measure_from:
+            if window.counts(t0, t3):
                 tally.add("next", t1 - t0)
-                tally.add("vote", t2 - t1)
-                tally.add("cycle", t2 - t0)
+                tally.add("vote", t3 - t2)
+                tally.add("cycle", t1 - t0 + t3 - t2)
                 tally.completed += vote.status_code == 201
 
 
-async def bare_voter(base: str, k: int, deadline: float, measure_from: float, tally: Tally) -> None:
+async def page_voter(base: str, board: int, window: Window, tally: Tally) -> None:
+    """The voting page's flow: each vote's answer carries the next matchup."""
     import httpx
 
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-        while time.perf_counter() < deadline:
+        await client.get(f"/leaderboards/{board}/vote/")
+        token = client.cookies.get("csrftoken", "")
+        first = await client.get(f"/api/v1/leaderboards/{board}/matchups/next/")
+        matchup = int(first.json()["id"]) if first.status_code == 200 else None
+        while matchup is not None and time.perf_counter() < window.end:
+            await asyncio.sleep(window.think)
+            t0 = time.perf_counter()
+            vote = await _vote(client, matchup, token, with_next=True)
+            t1 = time.perf_counter()
+            tally.statuses[vote.status_code] += 1
+            if vote.status_code != 201:
+                # Not expected; start again from GET next as the page does.
+                again = await client.get(f"/api/v1/leaderboards/{board}/matchups/next/")
+                matchup = int(again.json()["id"]) if again.status_code == 200 else None
+                continue
+            body = vote.json()
+            tally.acknowledged.append((matchup, int(body["id"])))
+            if window.counts(t0, t1):
+                tally.add("vote", t1 - t0)
+                tally.add("cycle", t1 - t0)
+                tally.completed += 1
+            matchup = int(body["next"]["id"]) if body.get("next") else None
+        if matchup is None:
+            tally.exhausted += 1
+
+
+async def bare_voter(base: str, k: int, window: Window, tally: Tally) -> None:
+    import httpx
+
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        while time.perf_counter() < window.end:
+            await asyncio.sleep(window.think)
             t0 = time.perf_counter()
             response = await client.post(
                 "/bench/bare/", json={"choice": random.choice(CHOICES)}, headers={"X-Voter": str(k)}
@@ -206,24 +272,96 @@ async def bare_voter(base: str, k: int, deadline: float, measure_from: float, ta
             tally.statuses[response.status_code] += 1
             if response.status_code == 201:
                 tally.acknowledged.append((0, int(response.json()["id"])))
-            if t0 >= measure_from:
+            if window.counts(t0, t1):
                 tally.add("vote", t1 - t0)
+                tally.add("cycle", t1 - t0)
                 tally.completed += response.status_code == 201
 
 
-def load(kind: str, base: str, board: int, voters: int, seconds: float, warmup: float) -> Tally:
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def process_cpu(groups: dict[str, int], database: str) -> dict[int, tuple[str, float]]:
+    """CPU seconds so far of every process in the named process groups, and of this
+    database's PostgreSQL backends, by pid (Linux /proc; empty elsewhere)."""
+    found: dict[int, tuple[str, float]] = {}
+    by_group = {pgid: name for name, pgid in groups.items()}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        pgid, seconds = int(fields[2]), (int(fields[11]) + int(fields[12])) / _TICK
+        if pgid in by_group:
+            found[int(entry.name)] = (by_group[pgid], seconds)
+        elif cmdline.startswith("postgres:") and f" {database} " in cmdline:
+            found[int(entry.name)] = ("postgres", seconds)
+    return found
+
+
+def machine_busy() -> float:
+    """CPU seconds the whole machine has spent busy (not idle, not waiting on I/O)."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    except OSError:
+        return 0.0
+    return (sum(fields[:8]) - fields[3] - fields[4]) / _TICK
+
+
+def cpu_used(
+    before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]
+) -> dict[str, float]:
+    used: dict[str, float] = {}
+    for pid, (name, seconds) in after.items():
+        start = before.get(pid, (name, 0.0))[1]
+        used[name] = used.get(name, 0.0) + seconds - start
+    return used
+
+
+def load(
+    kind: str,
+    base: str,
+    board: int,
+    voters: int,
+    seconds: float,
+    warmup: float,
+    think_ms: float,
+    groups: dict[str, int],
+    database: str,
+) -> Tally:
     tally = Tally()
     start_at = time.perf_counter()
-    measure_from, deadline = start_at + warmup, start_at + warmup + seconds
+    window = Window(start_at + warmup, start_at + warmup + seconds, think_ms / 1000)
+    marks: dict[str, Any] = {}
+
+    async def measure_cpu() -> None:
+        await asyncio.sleep(max(0.0, window.start - time.perf_counter()))
+        marks["before"], marks["client0"] = process_cpu(groups, database), os.times()
+        marks["busy0"] = machine_busy()
+        await asyncio.sleep(max(0.0, window.end - time.perf_counter()))
+        marks["after"], marks["client1"] = process_cpu(groups, database), os.times()
+        marks["busy1"] = machine_busy()
 
     async def everyone() -> None:
-        if kind == "versus":
-            jobs = [versus_voter(base, board, deadline, measure_from, tally) for _ in range(voters)]
-        else:
-            jobs = [bare_voter(base, k, deadline, measure_from, tally) for k in range(voters)]
+        jobs: list[Any] = [measure_cpu()]
+        for k in range(voters):
+            if kind == "api":
+                jobs.append(api_voter(base, board, window, tally))
+            elif kind == "page":
+                jobs.append(page_voter(base, board, window, tally))
+            else:
+                jobs.append(bare_voter(base, k, window, tally))
         await asyncio.gather(*jobs)
 
     asyncio.run(everyone())
+    tally.cpu = cpu_used(marks["before"], marks["after"])
+    c0, c1 = marks["client0"], marks["client1"]
+    tally.cpu["client"] = (c1.user + c1.system) - (c0.user + c0.system)
+    # Everything else the machine did meanwhile: Redis, PostgreSQL's background processes, the
+    # kernel, and other people's work, which would make this window's figures unreliable.
+    tally.cpu["rest"] = max(0.0, marks["busy1"] - marks["busy0"] - sum(tally.cpu.values()))
     return tally
 
 
@@ -260,13 +398,36 @@ def clear(database_url: str) -> None:
         conn.execute("DELETE FROM evaluation_vote")
 
 
+PATHS = {
+    "bare": "bare: POST /bench/bare/ (one INSERT)",
+    "api": "api: GET next + POST vote (two requests per vote)",
+    "page": 'page: POST vote with "next": true (one request per vote)',
+}
+
+
 def main() -> None:
-    """Set up the stack, run every voter count for both paths, print the table, clean up."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.voting_load", description=__doc__)
+    """Set up the stack, run every voter count for every path, print the tables, clean up."""
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.voting_load",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--voters", type=int, nargs="+", default=[8, 32])
+    parser.add_argument("--paths", nargs="+", choices=list(PATHS), default=list(PATHS))
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=3.0)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument(
+        "--think-ms", type=float, default=0.0, help="pause before each vote (0: stress test)"
+    )
+    # The defaults are the production image's (Dockerfile): 4 gthread workers x 4 threads.
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument(
+        "--prepared",
+        action="store_true",
+        help="experiment: PostgreSQL prepared statements (psycopg server-side binding)",
+    )
     parser.add_argument("--models", type=int, default=30)
     parser.add_argument("--prompts", type=int, default=20)
     parser.add_argument("--port", type=int, default=8765)
@@ -277,18 +438,27 @@ def main() -> None:
     import redis
 
     env = environment(args.database_url, args.redis_url)
+    if args.prepared:
+        env["VERSUS_BENCH_PREPARED"] = "1"
     fresh_database(args.database_url)
     redis.Redis.from_url(args.redis_url).flushdb()
     board = seed(env, n_models=args.models, n_prompts=args.prompts)
     logs = ROOT / "benchmarks" / "results"
     logs.mkdir(parents=True, exist_ok=True)
     base = f"http://127.0.0.1:{args.port}"
+    server = [
+        "--workers",
+        str(args.workers),
+        "--worker-class",
+        args.worker_class,
+        "--threads",
+        str(args.threads),
+    ]
     web = start(
         [
             str(BIN / "gunicorn"),
             "config.wsgi:application",
-            "--workers",
-            str(args.workers),
+            *server,
             "--bind",
             f"127.0.0.1:{args.port}",
             "--log-level",
@@ -302,51 +472,96 @@ def main() -> None:
         env,
         logs / "voting_load_celery.log",
     )
+    groups = {"gunicorn": web.pid, "celery": worker.pid}
+    database = args.database_url.rsplit("/", 1)[1]
+    load_before = os.getloadavg()
     rows = []
     try:
         wait_ready(base)
         for voters in args.voters:
-            for kind in ("bare", "versus"):
+            for kind in args.paths:
                 clear(args.database_url)
-                tally = load(kind, base, board, voters, args.seconds, args.warmup)
+                tally = load(
+                    kind,
+                    base,
+                    board,
+                    voters,
+                    args.seconds,
+                    args.warmup,
+                    args.think_ms,
+                    groups,
+                    database,
+                )
                 lost, duplicated, unacked = audit(args.database_url, kind, tally)
                 rows.append((kind, voters, tally, lost, duplicated, unacked))
     finally:
         stop(web)
         stop(worker)
+    report(args, rows, load_before, os.getloadavg())
 
+
+def _ms(values: list[float], q: float) -> str:
+    return f"{percentile(values, q):.1f}" if values else "-"
+
+
+def report(
+    args: argparse.Namespace,
+    rows: list[tuple[str, int, Tally, int, int, int]],
+    load_before: tuple[float, float, float],
+    load_after: tuple[float, float, float],
+) -> None:
+    """Print the latency table, the CPU-per-vote table and the throughput ratios."""
+    threads = f", {args.threads} threads each" if args.threads > 1 else ""
     print(
-        f"Voting load: gunicorn {args.workers} sync workers + PostgreSQL + Redis + 1 Celery "
-        f"worker, {args.models} models x {args.prompts} prompts; {args.seconds:g} s measured "
-        f"after {args.warmup:g} s warm-up; clients in one asyncio process on the same "
-        f"{os.cpu_count()}-core machine."
+        f"Voting load: gunicorn {args.workers} {args.worker_class} workers{threads} + PostgreSQL "
+        f"+ Redis + 1 Celery worker, {args.models} models x {args.prompts} prompts; "
+        f"{args.seconds:g} s measured after {args.warmup:g} s warm-up; think time "
+        f"{args.think_ms:g} ms; {'prepared statements (experiment); ' if args.prepared else ''}"
+        "clients in one asyncio process on the same "
+        f"{os.cpu_count()}-core machine; load average {load_before[0]:.2f} before, "
+        f"{load_after[0]:.2f} after."
     )
-    print(
-        "bare = POST /bench/bare/ (one INSERT). Versus = GET next matchup + POST vote per vote; "
-        "latency of the vote POST, of GET next, and of the whole cycle."
-    )
+    print("; ".join(PATHS[p] for p in args.paths) + ".")
+    print("Latencies: the vote request, GET next (api only), and both together (cycle).")
     print()
-    header = (
+    print(
         "| path | voters | votes/s | vote p50 ms | vote p99 ms | next p50 ms | next p99 ms "
-        "| cycle p99 ms | lost | duplicated | stored, not acked | other answers |"
+        "| cycle p50 ms | cycle p99 ms | lost | duplicated | stored, not acked | other answers |"
     )
-    print(header)
-    print("|---" * 12 + "|")
+    print("|---" * 13 + "|")
     for kind, voters, tally, lost, duplicated, unacked in rows:
         rate = tally.completed / args.seconds
         lat = tally.latencies
         others = {k: v for k, v in tally.statuses.items() if k not in (200, 201)}
         exhausted = f"; {tally.exhausted} voters saw every pair" if tally.exhausted else ""
         print(
-            f"| {kind} | {voters} | {rate:,.0f} | {percentile(lat.get('vote', []), 50):.1f} | "
-            f"{percentile(lat.get('vote', []), 99):.1f} | "
-            f"{percentile(lat.get('next', []), 50):.1f} | "
-            f"{percentile(lat.get('next', []), 99):.1f} | "
-            f"{percentile(lat.get('cycle', []), 99):.1f} | {lost} | {duplicated} | {unacked} | "
+            f"| {kind} | {voters} | {rate:,.0f} | {_ms(lat.get('vote', []), 50)} | "
+            f"{_ms(lat.get('vote', []), 99)} | {_ms(lat.get('next', []), 50)} | "
+            f"{_ms(lat.get('next', []), 99)} | {_ms(lat.get('cycle', []), 50)} | "
+            f"{_ms(lat.get('cycle', []), 99)} | {lost} | {duplicated} | {unacked} | "
             f"{dict(others) or '-'}{exhausted} |"
         )
-    for voters in args.voters:
-        bare = next(r for r in rows if r[0] == "bare" and r[1] == voters)
-        versus = next(r for r in rows if r[0] == "versus" and r[1] == voters)
-        ratio = versus[2].completed / max(bare[2].completed, 1)
-        print(f"\n{voters} voters: Versus votes/s = {ratio:.2f} x the bare view's inserts/s")
+    print()
+    print(
+        "CPU ms per counted vote, by process group, during the measured window; rest = the "
+        "rest of the machine (Redis, PostgreSQL background, kernel, other work), in cores:"
+    )
+    print()
+    names = ["gunicorn", "postgres", "celery", "client"]
+    print("| path | voters | " + " | ".join(names) + " | total | rest (cores) |")
+    print("|---" * (len(names) + 4) + "|")
+    for kind, voters, tally, *_ in rows:
+        per = [1000 * tally.cpu.get(n, 0.0) / max(tally.completed, 1) for n in names]
+        cells = " | ".join(f"{v:.2f}" for v in per)
+        rest = tally.cpu.get("rest", 0.0) / args.seconds
+        print(f"| {kind} | {voters} | {cells} | {sum(per):.2f} | {rest:.2f} |")
+    if "bare" in args.paths:
+        for voters in args.voters:
+            bare = next(r for r in rows if r[0] == "bare" and r[1] == voters)
+            for kind in [p for p in args.paths if p != "bare"]:
+                versus = next(r for r in rows if r[0] == kind and r[1] == voters)
+                ratio = versus[2].completed / max(bare[2].completed, 1)
+                print(
+                    f"\n{voters} voters: Versus ({kind}) votes/s = {ratio:.2f} x the bare "
+                    "view's inserts/s"
+                )

@@ -14,7 +14,7 @@ from matchmaking.queue import Candidate
 from matchmaking.services import leaderboards_due_refill, matchups_refill
 from matchmaking.tasks import matchups_sweep
 from tests.factories import make_models
-from tests.matchmaking.conftest import next_matchup, vote
+from tests.matchmaking.conftest import csrf_post, next_matchup, vote
 
 pytestmark = pytest.mark.django_db
 
@@ -179,7 +179,15 @@ def test_it_keeps_serving_and_voting_with_redis_stopped(
     for _ in range(3):
         body = next_matchup(voter_api, board).json()
         assert vote(voter_api, body["id"]).status_code == 201
-    assert Vote.objects.count() == 3
+    # The page's way: each vote's answer carries the next pair, chosen directly.
+    current = next_matchup(voter_api, board).json()["id"]
+    for _ in range(2):
+        answer = csrf_post(
+            voter_api, f"/api/v1/matchups/{current}/vote/", {"choice": "tie", "next": True}
+        )
+        assert answer.status_code == 201
+        current = answer.json()["next"]["id"]
+    assert Vote.objects.count() == 5
 
 
 def test_it_reads_only_the_pairs_it_asks_about(board: Any, fake_redis: Any) -> None:

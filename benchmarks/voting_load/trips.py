@@ -1,0 +1,214 @@
+"""Round trips and CPU per voting request, counted on the real request path.
+
+``python -m benchmarks.voting_load.trips [--votes 200]`` seeds the load benchmark's board on
+PostgreSQL ``h_voteload`` and Redis db 5 (as ``run.py`` does), then drives the voting page and
+API in-process through Django's full middleware stack with test clients (one cookie jar per
+voter), and prints, per request kind, the SQL statements Django sent (BEGIN and COMMIT
+included: with psycopg each is a round trip of its own; the connection health check Django
+runs once per request is not logged and comes on top, as it does for the bare view), the
+Redis round trips (one per command or pipeline; Celery publishes included), the median CPU
+time of this process and the mean CPU time of its PostgreSQL backend (read from /proc: the
+server must run on this machine). There is no server and no concurrency: it measures what one
+request costs, not contention.
+
+Request kinds: the voting page of a returning voter; the scripted flow (GET next, then POST
+vote); the page's flow (POST vote with ``"next": true``, which returns the next matchup); and
+the bare one-INSERT view of the load benchmark. The queue is refilled outside the measured
+requests; no Celery worker runs, so queued tasks cost their publish and nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks.voting_load.run import CHOICES, environment, fresh_database, seed
+
+
+class Counter:
+    """Redis round trips: `send_packed_command` runs once per command or pipeline."""
+
+    def __init__(self) -> None:
+        self.redis = 0
+
+    def install(self) -> None:
+        from redis.connection import AbstractConnection
+
+        original = AbstractConnection.send_packed_command
+        counter = self
+
+        def counted(conn: Any, command: Any, check_health: bool = True) -> Any:
+            counter.redis += 1
+            return original(conn, command, check_health)
+
+        AbstractConnection.send_packed_command = counted  # type: ignore[method-assign]
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def backend_cpu(pid: int) -> float:
+    """CPU seconds so far of the PostgreSQL backend process `pid` (same machine, Linux)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+class Meter:
+    """Per request kind and request: database round trips, Redis round trips, CPU ms of this
+    process, CPU ms of its PostgreSQL backend."""
+
+    def __init__(self, counter: Counter) -> None:
+        self.counter = counter
+        self.rows: dict[str, list[tuple[int, int, float, float]]] = defaultdict(list)
+        self.last_sql: list[str] = []
+
+    def __call__(self, label: str, call: Callable[[], Any]) -> Any:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        connection.ensure_connection()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            (backend,) = cursor.fetchone()
+        before, pg = self.counter.redis, backend_cpu(backend)
+        with CaptureQueriesContext(connection) as captured:
+            t0 = time.process_time()
+            response = call()
+            cpu = time.process_time() - t0
+        self.rows[label].append(
+            (
+                len(captured.captured_queries),
+                self.counter.redis - before,
+                cpu * 1000,
+                (backend_cpu(backend) - pg) * 1000,
+            )
+        )
+        self.last_sql = [q["sql"] for q in captured.captured_queries]
+        return response
+
+
+def main() -> None:
+    """Seed, drive the voting requests, print round trips and CPU per request kind."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.voting_load.trips")
+    parser.add_argument("--votes", type=int, default=200, help="votes per flow")
+    parser.add_argument("--voters", type=int, default=4)
+    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/h_voteload")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/5")
+    parser.add_argument("--queries", action="store_true", help="print each kind's last SQL")
+    args = parser.parse_args()
+
+    import redis
+
+    env = environment(args.database_url, args.redis_url)
+    fresh_database(args.database_url)
+    redis.Redis.from_url(args.redis_url).flushdb()
+    board = seed(env, n_models=30, n_prompts=20)
+    os.environ.update(env)
+
+    import django
+
+    django.setup()
+    from django.test import Client
+
+    from matchmaking.queue import queue_length
+    from matchmaking.services import matchups_refill
+
+    def refill() -> None:
+        if (queue_length(board) or 0) < 60:
+            matchups_refill(leaderboard_id=board)
+
+    counter = Counter()
+    counter.install()
+    meter = Meter(counter)
+    sql: dict[str, list[str]] = {}
+    clients = [Client(enforce_csrf_checks=True, HTTP_HOST="localhost") for _ in range(args.voters)]
+    refill()
+    for client in clients:
+        client.get(f"/leaderboards/{board}/vote/")
+    for k in range(50):
+        client = clients[k % len(clients)]
+        meter("page GET (returning voter)", lambda c=client: c.get(f"/leaderboards/{board}/vote/"))
+    sql["page GET (returning voter)"] = meter.last_sql
+
+    def vote(client: Client, matchup: int, *, with_next: bool) -> Any:
+        body: dict[str, Any] = {"choice": random.choice(CHOICES)}
+        if with_next:
+            body["next"] = True
+        return client.post(
+            f"/api/v1/matchups/{matchup}/vote/",
+            body,
+            content_type="application/json",
+            HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value,
+        )
+
+    # The scripted flow: GET next, then POST vote. (Each voter's page matchup is voted first.)
+    for k in range(args.votes):
+        client = clients[k % len(clients)]
+        refill()
+        nxt = meter(
+            "GET next", lambda c=client: c.get(f"/api/v1/leaderboards/{board}/matchups/next/")
+        )
+        sql["GET next"] = meter.last_sql
+        assert nxt.status_code == 200, nxt.content
+        matchup = int(nxt.json()["id"])
+        voted = meter("POST vote", lambda c=client, m=matchup: vote(c, m, with_next=False))
+        sql["POST vote"] = meter.last_sql
+        assert voted.status_code == 201, voted.content
+
+    # The page's flow: each vote's answer carries the next matchup (when the server can).
+    current = {}
+    for client in clients:
+        current[id(client)] = client.get(f"/api/v1/leaderboards/{board}/matchups/next/").json()[
+            "id"
+        ]
+    for k in range(args.votes):
+        client = clients[k % len(clients)]
+        refill()
+        voted = meter(
+            "POST vote + next",
+            lambda c=client: vote(c, current[id(c)], with_next=True),
+        )
+        sql["POST vote + next"] = meter.last_sql
+        assert voted.status_code == 201, voted.content
+        if "next" not in voted.json():
+            del meter.rows["POST vote + next"]  # a server without "next": nothing to measure
+            break
+        current[id(client)] = voted.json()["next"]["id"]
+
+    for _ in range(args.votes):
+        meter(
+            "bare POST (one INSERT)",
+            lambda: clients[0].post(
+                "/bench/bare/", {"choice": "left"}, content_type="application/json"
+            ),
+        )
+    if args.queries:
+        for label, statements in sql.items():
+            print(f"-- {label}")
+            for statement in statements:
+                print(statement[:160])
+        print()
+    print(
+        "| request | database round trips | Redis round trips | Django CPU ms (median) "
+        "| PostgreSQL CPU ms (mean) |"
+    )
+    print("|---|---|---|---|---|")
+    for label, values in meter.rows.items():
+        db = statistics.median(v[0] for v in values)
+        trips = statistics.median(v[1] for v in values)
+        cpu = statistics.median(v[2] for v in values)
+        # The backend's clock ticks are coarse (10 ms): only a mean over many requests says much.
+        pg = f"{statistics.mean(v[3] for v in values):.2f}" if len(values) >= 50 else "-"
+        print(f"| {label} | {db:g} | {trips:g} | {cpu:.2f} | {pg} |")
+
+
+if __name__ == "__main__":
+    main()
