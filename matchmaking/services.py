@@ -388,18 +388,30 @@ def _gold_issue(
     if share <= 0 or roll >= max(share, NEWCOMER_GOLD_SHARE):
         return None
     had = Matchup.objects.filter(voter=voter, gold__isnull=False).values("gold_id")
-    golds = GoldMatchup.objects.filter(leaderboard=leaderboard, is_active=True).exclude(pk__in=had)
+    # A gold check is served under the same rules as any pair: both models still active on
+    # this board's benchmark (a deactivated model is never shown again).
+    golds = GoldMatchup.objects.filter(
+        leaderboard=leaderboard,
+        is_active=True,
+        left__model__is_active=True,
+        right__model__is_active=True,
+        left__model__benchmark_id=leaderboard.benchmark_id,
+        right__model__benchmark_id=leaderboard.benchmark_id,
+    ).exclude(pk__in=had)
     if roll >= share:
         # Only a newcomer gets a check on this roll: measure their trust early. The test
         # rides in the golds query, so the voter row is not read on every request.
         golds = golds.filter(Exists(Voter.objects.filter(pk=voter.pk, gold_seen__lt=2)))
-    golds = list(golds.select_related("left", "right")[:20])
+    golds = list(golds.select_related("left", "right", "prompt")[:20])
     rng.shuffle(golds)
     for gold in golds:
         left, right = gold.left, gold.right
         if not (left.prompt_id == right.prompt_id == gold.prompt_id) or (
             left.model_id == right.model_id
         ):
+            continue
+        # Prompt tags are JSON lists: checked here, as `_still_valid` checks queued pairs.
+        if not leaderboard.allows_tags(list(gold.prompt.tags or [])):
             continue
         if rng.random() < 0.5:
             left, right = right, left
@@ -594,6 +606,88 @@ def output_report(
         matchup.closed_at = now
         matchup.save(update_fields=["closed_at"])
     return report
+
+
+def trust_threshold() -> float:
+    """The trust below which a voter's votes are left out of the ratings (0..1)."""
+    return float(_option("VERSUS_TRUST_THRESHOLD_PERCENT", 60)) / 100.0
+
+
+def _voter_votes_relabel(voter: Voter, *, lift: str) -> int:
+    """Give `voter`'s votes the exclusion their flag and trust call for now; return how many
+    changed, and queue a ratings refresh of each board they changed on after commit.
+
+    Flagged: counted and low-trust votes become FLAGGED. Else, under the trust threshold:
+    counted votes and those excluded for `lift` become LOW_TRUST. Else votes excluded for
+    `lift` count again, except those faster than the minimum view time (TOO_FAST, the reason
+    they would have had when cast). Votes excluded for the vote's own sake (gold check, too
+    fast, an operator's exclusion) are never touched. The caller holds the voter's row lock.
+    """
+    votes = Vote.objects.filter(voter_id=voter.pk)
+    counted = Vote.Excluded.COUNTED
+    moves: list[tuple[Any, str]]
+    if voter.is_flagged:
+        moves = [
+            (votes.filter(excluded__in=[counted, Vote.Excluded.LOW_TRUST]), Vote.Excluded.FLAGGED)
+        ]
+    elif voter.trust < trust_threshold():
+        lowered = {counted, lift} - {Vote.Excluded.LOW_TRUST}
+        moves = [(votes.filter(excluded__in=lowered), Vote.Excluded.LOW_TRUST)]
+    else:
+        back = votes.filter(excluded=lift)
+        min_view_ms = _option("VERSUS_MIN_VIEW_MS", 800)
+        moves = [(back.filter(view_ms__lt=min_view_ms), Vote.Excluded.TOO_FAST), (back, counted)]
+    changed = 0
+    boards: set[int] = set()
+    for queryset, reason in moves:
+        boards.update(queryset.values_list("leaderboard_id", flat=True).distinct().order_by())
+        # Setting `excluded` is all it takes: the rater takes a counted vote out of the pair
+        # counters (or puts it back) on its next run, as for an operator's exclusion.
+        changed += queryset.update(excluded=reason)
+
+    from evaluation.tasks import ratings_refresh_soon
+
+    for leaderboard_id in sorted(boards):
+        transaction.on_commit(lambda pk=leaderboard_id: ratings_refresh_soon(pk))
+    return changed
+
+
+def _voter_locked(voter_id: int) -> Voter:
+    voter = Voter.objects.select_for_update().filter(pk=voter_id).first()
+    if voter is None:
+        raise NotFound(f"voter {voter_id} does not exist", code="voter_not_found")
+    return voter
+
+
+@transaction.atomic
+def voter_flag(*, voter_id: int, flagged: bool = True) -> int:
+    """Flag a voter as abusive (or lift the flag); return how many of their votes changed.
+
+    Flagging leaves every vote they cast out of the ratings, not only later ones: their
+    counted votes are relabelled FLAGGED. Unflagging counts again the votes excluded for that
+    reason only (unless the voter's trust or the vote's view time excludes them on its own);
+    votes excluded for any other reason stay excluded. Safe to repeat: a second flag catches a
+    vote that raced with the first.
+    """
+    voter = _voter_locked(voter_id)
+    if voter.is_flagged != flagged:
+        voter.is_flagged = flagged
+        voter.save(update_fields=["is_flagged"])
+    return _voter_votes_relabel(voter, lift=Vote.Excluded.FLAGGED)
+
+
+@transaction.atomic
+def voter_trust_apply(*, voter_id: int) -> int:
+    """Bring a voter's past votes in line with their trust now; return how many changed.
+
+    Trust moves only with gold answers (in `vote_record`). When it falls below the threshold
+    the voter's counted votes are relabelled LOW_TRUST, as if every vote had been cast at that
+    trust: the gold checks say their judgement is not to be relied on, and that holds for their
+    earlier votes as much as for their later ones. When right answers bring it back over the
+    threshold, the votes excluded for low trust count again. A flagged voter's votes stay
+    FLAGGED whatever their trust.
+    """
+    return _voter_votes_relabel(_voter_locked(voter_id), lift=Vote.Excluded.LOW_TRUST)
 
 
 # --- The queue ----------------------------------------------------------------------------
