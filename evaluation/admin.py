@@ -110,10 +110,19 @@ class VoteAdmin(admin.ModelAdmin):
 
     @admin.action(description="Count the selected votes again")
     def include_votes(self, request: HttpRequest, queryset: QuerySet[Vote]) -> None:
-        queryset.update(excluded=Vote.Excluded.COUNTED)
+        # A flagged voter's votes follow the flag (matchmaking's voter_flag): counting one here
+        # would undo it for that vote only, and unflagging the voter is the way back.
+        flagged = queryset.filter(voter__is_flagged=True).count()
+        queryset.exclude(voter__is_flagged=True).update(excluded=Vote.Excluded.COUNTED)
+        skipped = (
+            f" {flagged} vote(s) of flagged voters stay excluded: unflag the voter instead."
+            if flagged
+            else ""
+        )
         self.message_user(
             request,
-            "Included. Rebuild the ratings to apply: manage.py rebuild_ratings --leaderboard <id>",
+            "Included. Rebuild the ratings to apply: manage.py rebuild_ratings --leaderboard <id>."
+            + skipped,
         )
 
 

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from evaluation.models import Output, Vote
+from evaluation.models import Model, Output, Vote
 from matchmaking.models import GoldMatchup, Matchup, Voter
 from matchmaking.services import matchup_issue, trust_from
+from tests.factories import make_leaderboard, make_models
 from tests.matchmaking.conftest import next_matchup, vote
 
 pytestmark = pytest.mark.django_db
@@ -125,3 +126,34 @@ def test_it_serves_no_gold_when_golds_are_off(board: Any, gold: GoldMatchup, set
     assert (
         matchup_issue(leaderboard=board, voter=newcomer, rng=FixedRoll(0.0)).matchup.gold_id is None
     )
+
+
+def test_it_serves_no_gold_check_of_a_deactivated_model(
+    board: Any, gold: GoldMatchup, settings: Any
+) -> None:
+    Model.objects.filter(pk=gold.right.model_id).update(is_active=False)
+    newcomer = Voter.objects.create(session_key="newcomer")
+    matchup = matchup_issue(leaderboard=board, voter=newcomer, rng=FixedRoll(0.0)).matchup
+    assert matchup is not None  # a regular pair of the two active models instead
+    assert matchup.gold_id is None
+    assert gold.right.model_id not in (matchup.model_low, matchup.model_high)
+
+
+def test_it_serves_no_gold_check_on_a_prompt_the_board_leaves_out(
+    owner: Any, settings: Any
+) -> None:
+    settings.VERSUS_GOLD_SHARE_PERCENT = 100
+    board = make_leaderboard(
+        owner, name="tagged", tags=[["landscape"], ["city"]], excluded_tags=["city"]
+    )
+    make_models(board, 2)
+    outside = board.benchmark.prompts.get(text__contains="city")
+    left, right = Output.objects.filter(prompt=outside).order_by("model_id")
+    GoldMatchup.objects.create(
+        leaderboard=board, prompt=outside, left=left, right=right, expected="left"
+    )
+    newcomer = Voter.objects.create(session_key="newcomer")
+    matchup = matchup_issue(leaderboard=board, voter=newcomer, rng=FixedRoll(0.0)).matchup
+    assert matchup is not None
+    assert matchup.gold_id is None
+    assert matchup.prompt_id != outside.pk
