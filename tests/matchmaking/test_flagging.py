@@ -153,6 +153,16 @@ def test_it_leaves_out_past_votes_once_trust_falls_and_restores_them_when_it_rec
     assert ratings_recompute(leaderboard_id=board.pk).vote_count == 2
 
 
+def test_the_task_applies_a_voters_trust(board: Any) -> None:
+    from matchmaking.tasks import voter_trust_apply_task
+
+    voter = voter_create()
+    votes = cast(board, voter, 2)
+    Voter.objects.filter(pk=voter.pk).update(trust=0.3)
+    assert voter_trust_apply_task.delay(voter.pk).get() == 2
+    assert reasons(votes) == [Vote.Excluded.LOW_TRUST] * 2
+
+
 def test_it_leaves_a_flagged_voters_votes_flagged_whatever_their_trust(board: Any) -> None:
     voter = voter_create()
     votes = cast(board, voter, 2)
