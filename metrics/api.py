@@ -213,7 +213,9 @@ class RankingOut(serializers.Serializer):
     checkpoints = serializers.CharField()
     description = serializers.CharField()
     score_label = serializers.CharField()
-    considered = serializers.IntegerField(help_text="Newest results that passed the filters.")
+    considered = serializers.IntegerField(
+        help_text="Current results (the newest of each evaluation) that passed the filters."
+    )
     unranked = serializers.IntegerField(help_text="Of those, results lacking a ranked metric.")
     count = serializers.IntegerField(help_text="Ranked rows before `limit`.")
     rows = RankedRowOut(many=True)
@@ -382,10 +384,15 @@ RANKING_PARAMS = [
 FILTER_PARAMS = [
     OpenApiParameter("tag", str, many=True, description="Only results with all these tags."),
     OpenApiParameter(
-        "since", OpenApiTypes.DATETIME, description="Logged at or after (date or time)."
+        "since",
+        OpenApiTypes.DATETIME,
+        description="Only runs whose current result was logged at or after (date or time).",
     ),
     OpenApiParameter(
-        "until", OpenApiTypes.DATETIME, description="Logged before (a date: its end)."
+        "until",
+        OpenApiTypes.DATETIME,
+        description="The board as it stood then: each run's result current before this time "
+        "(a date: its end).",
     ),
     OpenApiParameter("q", str, description="Part of a model name or run id."),
     *[

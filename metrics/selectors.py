@@ -1,8 +1,10 @@
 """Reads of metric leaderboards: visibility, filters, rankings, the champion, runs, comparisons.
 
-Rankings read the newest result of each (run id, checkpoint step, evaluation dataset and
-version) among the results that pass the filters; an older result of the same evaluation is
-superseded, not deleted, and stays on the run page. A ranking orders by one metric, by the average
+Rankings read the current result of each evaluation (run id, checkpoint step, evaluation dataset
+and version): its newest result. The filters are applied to current results only, so a result a
+newer log superseded never comes back through a filter it matched and its successor does not
+(the superseded result stays on the run page). ``until`` reads the board as it stood then: the
+result current at that time. A ranking orders by one metric, by the average
 rank over several metrics, or by a weighted combination of min-max normalised metrics; ties are
 broken by an optional secondary metric, then by the earlier result (the incumbent keeps its
 place). With ``checkpoints="best"`` each training run (a run id when no training run is named)
@@ -21,7 +23,8 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
-from django.db.models import F, Q, QuerySet
+from django.db.models import BigIntegerField, Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils.dateparse import parse_date, parse_datetime
 from scipy import stats
 
@@ -119,7 +122,9 @@ FILTER_FIELDS = (
 class ResultFilters:
     """Which results take part: all tags given, a time window, and exact lineage fields.
 
-    `until` is exclusive; a bare date given as ``until`` is read as the end of that day.
+    `until` is exclusive; a bare date given as ``until`` is read as the end of that day. In a
+    ranking, `until` is an "as of" time (the board as it stood then) and every other filter,
+    `since` included, is applied to the results current at that time.
     """
 
     tags: tuple[str, ...] = ()
@@ -138,11 +143,15 @@ class ResultFilters:
     def active(self) -> bool:
         return any(getattr(self, name) for name in self.__dataclass_fields__)
 
-    def apply(self, qs: QuerySet[MetricResult]) -> QuerySet[MetricResult]:
-        """Narrow `qs` by every filter the database can answer (tags are matched in Python)."""
+    def apply(self, qs: QuerySet[MetricResult], *, until: bool = True) -> QuerySet[MetricResult]:
+        """Narrow `qs` by every filter the database can answer (tags are matched in Python).
+
+        ``until=False`` leaves the end of the window out, for a caller that has already read the
+        board as of that time.
+        """
         if self.since is not None:
             qs = qs.filter(created__gte=self.since)
-        if self.until is not None:
+        if until and self.until is not None:
             qs = qs.filter(created__lt=self.until)
         columns = {"model": "model_name", "training_run": "training_run_id"}
         for name in FILTER_FIELDS:
@@ -428,7 +437,7 @@ class RankedRow:
 class Ranking:
     """A board's ranking under one spec and filters, best first.
 
-    `considered` counts the newest results that passed the filters, `unranked` those of them
+    `considered` counts the current results that passed the filters, `unranked` those of them
     that lack a metric the ranking needs (they are left out of `rows`). `human` is None when no
     preference leaderboard is linked (or visible), else the rated models by name.
     """
@@ -448,18 +457,45 @@ class Ranking:
         return self.rows[0] if self.rows else None
 
 
+def results_current(*, board: MetricBoard, as_of: datetime | None = None) -> QuerySet[MetricResult]:
+    """The current result of each evaluation on `board`: the newest of its (run id, checkpoint
+    step, evaluation dataset and version), among the results logged before `as_of` if given.
+
+    One query: a result is current when no result of the same evaluation is newer (later time,
+    or the same time and a larger id, the order the run page uses).
+    """
+    qs = MetricResult.objects.filter(board=board)
+    if as_of is not None:
+        qs = qs.filter(created__lt=as_of)
+    no_step = Value(-1, output_field=BigIntegerField())
+    newer = (
+        qs.annotate(step_key=Coalesce("checkpoint_step", no_step, output_field=BigIntegerField()))
+        .filter(
+            run_id=OuterRef("run_id"),
+            eval_dataset=OuterRef("eval_dataset"),
+            eval_dataset_version=OuterRef("eval_dataset_version"),
+            # Steps are 0 or more, so -1 stands for "no step" and two step-less results match.
+            step_key=Coalesce(OuterRef("checkpoint_step"), no_step, output_field=BigIntegerField()),
+        )
+        .filter(
+            Q(created__gt=OuterRef("created"))
+            | Q(created=OuterRef("created"), pk__gt=OuterRef("pk"))
+        )
+    )
+    return qs.filter(~Exists(newer))
+
+
 def _latest_results(
     board: MetricBoard, filters: ResultFilters
 ) -> list[tuple[MetricResult, dict[str, float]]]:
-    """The newest result of each evaluation among those passing `filters`, with its values."""
-    qs = filters.apply(MetricResult.objects.filter(board=board))
-    results = [r for r in qs.order_by("-created", "-id") if filters.keeps(r)]
-    latest: list[MetricResult] = []
-    seen: set[tuple[Any, ...]] = set()
-    for result in results:
-        if result.lineage_key not in seen:
-            seen.add(result.lineage_key)
-            latest.append(result)
+    """The current results that pass `filters`, newest first, with their values.
+
+    The newest result of each evaluation is picked before filtering: a re-logged run that lost a
+    tag (or changed model type) must not be ranked on its older, superseded score.
+    """
+    qs = filters.apply(results_current(board=board, as_of=filters.until), until=False)
+    latest = [r for r in qs.order_by("-created", "-id") if filters.keeps(r)]
+    # A subquery, not a list of ids: a large board would exceed SQLite's parameter limit.
     values = result_values(result_ids=qs.values("id"))
     return [(r, values.get(r.pk, {})) for r in latest]
 

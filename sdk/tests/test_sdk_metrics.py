@@ -203,6 +203,17 @@ def test_the_same_run_logged_twice_is_a_new_result_and_the_newer_one_ranks(envir
     assert [r.score for r in board.results(run_id="r")] == [0.8, 0.7]
 
 
+def test_get_best_run_never_promotes_a_score_a_newer_log_replaced(environment):
+    board = ModelLeaderboard(metric="accuracy")
+    board.add_score(model_name="m1", run_id="r1", score=0.95, tags=["prod-candidate"])
+    board.add_score(model_name="m2", run_id="r2", score=0.80, tags=["prod-candidate"])
+    assert board.get_best_run(tags=["prod-candidate"]).run_id == "r1"
+    board.add_score(model_name="m1", run_id="r1", score=0.70)
+    best = board.get_best_run(tags=["prod-candidate"])
+    assert (best.run_id, best.score) == ("r2", 0.80)
+    assert [(t.run_id, t.score) for t in board.get_top(tags=["prod-candidate"])] == [("r2", 0.80)]
+
+
 def test_compare_runs_says_when_a_run_id_is_ambiguous(environment):
     accuracy = ModelLeaderboard(metric="accuracy")
     latency = ModelLeaderboard(metric="latency_ms", higher_is_better=False)

@@ -106,6 +106,24 @@ def test_the_champion_is_one_call_and_changes_when_a_better_score_is_logged(api,
     assert none["champion"] is None
 
 
+def test_a_tag_filter_never_ranks_a_run_on_a_score_a_newer_log_replaced(api, owner):
+    board = make_board(owner, name="Promotion")
+    results = f"/api/v1/metric-leaderboards/{board.pk}/results/"
+    for run, accuracy, tags in (
+        ("r1", 0.95, ["prod-candidate"]),
+        ("r2", 0.80, ["prod-candidate"]),
+        ("r1", 0.70, []),
+    ):
+        body = {"model_name": "m", "run_id": run, "metrics": {"accuracy": accuracy}, "tags": tags}
+        assert api.post(results, body, format="json").status_code == 201
+    ranking = get(api, board, "ranking", "?tag=prod-candidate").json()
+    assert [(r["result"]["run_id"], r["score"]) for r in ranking["rows"]] == [("r2", 0.80)]
+    champion = get(api, board, "champion", "?tag=prod-candidate").json()["champion"]
+    assert (champion["result"]["run_id"], champion["score"]) == ("r2", 0.80)
+    unfiltered = get(api, board, "champion").json()["champion"]
+    assert (unfiltered["result"]["run_id"], unfiltered["score"]) == ("r2", 0.80)
+
+
 def test_a_private_board_ranks_for_its_owner_only(api, other_api, anon_api, owner):
     private = make_board(owner, name="Private", is_public=False)
     log(private, "m", "r", accuracy=0.5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 import pytest
 from django.http import QueryDict
@@ -217,6 +218,56 @@ def test_the_champion_respects_filters(owner):
         board=board, spec=RankingSpec(metric="accuracy"), filters=filters
     ).champion
     assert champion.result.run_id == "prod-best"
+
+
+@pytest.fixture
+def relogged(owner):
+    """r1 first logged at 0.95 as a prod candidate, then again at 0.70 without the tag."""
+    board = make_board(owner)
+    log(board, "m1", "r1", accuracy=0.95, tags=["prod-candidate"], model_type="cnn", now=T0)
+    log(board, "m2", "r2", accuracy=0.80, tags=["prod-candidate"], now=T0 + timedelta(minutes=30))
+    log(board, "m1", "r1", accuracy=0.70, model_type="transformer", now=T0 + timedelta(hours=1))
+    return board
+
+
+def test_a_filter_never_brings_back_a_result_a_newer_log_superseded(relogged):
+    spec = RankingSpec(metric="accuracy")
+    tagged = board_ranking(
+        board=relogged, spec=spec, filters=ResultFilters(tags=("prod-candidate",))
+    )
+    assert [(r.result.run_id, r.score) for r in tagged.rows] == [("r2", 0.80)]
+    assert tagged.champion.result.run_id == "r2"
+    assert tagged.considered == 1
+    cnn = board_ranking(board=relogged, spec=spec, filters=ResultFilters(model_type="cnn"))
+    assert cnn.rows == []
+    everything = board_ranking(board=relogged, spec=spec)
+    assert [(r.result.run_id, r.score) for r in everything.rows] == [("r2", 0.80), ("r1", 0.70)]
+
+
+def test_until_reads_the_board_as_it_stood_then_and_since_filters_current_results(relogged):
+    spec = RankingSpec(metric="accuracy")
+
+    def ranked(**window: timedelta) -> list[tuple[str, float]]:
+        query = urlencode({k: (T0 + v).isoformat() for k, v in window.items()})
+        filters = result_filters_parse(QueryDict(query))
+        ranking = board_ranking(board=relogged, spec=spec, filters=filters)
+        return [(r.result.run_id, r.score) for r in ranking.rows]
+
+    # As of 12:45, before the re-log, r1's 0.95 was its current result.
+    assert ranked(until=timedelta(minutes=45)) == [("r1", 0.95), ("r2", 0.80)]
+    # Since 12:45 only r1's current result was logged; its first result is not revived.
+    assert ranked(since=timedelta(minutes=45)) == [("r1", 0.70)]
+    # As of 12:45, of the results then current, only r2's was logged after 12:15.
+    assert ranked(since=timedelta(minutes=15), until=timedelta(minutes=45)) == [("r2", 0.80)]
+
+
+def test_a_run_without_a_step_and_its_step_0_are_different_evaluations(owner):
+    board = make_board(owner)
+    log(board, "m", "r", accuracy=0.5, now=T0)
+    log(board, "m", "r", accuracy=0.6, checkpoint_step=0, now=T0 + timedelta(minutes=1))
+    log(board, "m", "r", accuracy=0.4, now=T0 + timedelta(minutes=2))
+    ranking = board_ranking(board=board, spec=RankingSpec(metric="accuracy", checkpoints="all"))
+    assert [(r.result.checkpoint_step, r.score) for r in ranking.rows] == [(0, 0.6), (None, 0.4)]
 
 
 @pytest.fixture

@@ -61,7 +61,12 @@ class RankingQuery(TypedDict, total=False):
     tags : list of str
         Only results carrying all these tags.
     since, until : datetime, date or str
-        Only results logged in this window (``until`` is exclusive; a date means its end).
+        ``until`` reads the board as it stood then (each run's result current at that time;
+        exclusive, a date means its end); ``since`` keeps runs whose current result was logged
+        at or after it.
+
+    Filters apply to each run's current (newest) result: a run logged again without a tag drops
+    out of that tag's ranking rather than being ranked on its older score.
     model, model_type, eval_dataset, eval_dataset_version, train_dataset,
     train_dataset_version, training_run : str
         Exact matches.
