@@ -1,12 +1,16 @@
 """Versus settings: one module, every knob read from the environment.
 
 The defaults give the embedded mode (SQLite, eager Celery, local media, local-memory cache), so
-`manage.py runserver` works on a fresh clone. Production sets the variables listed in
-`.env.example`. Bad values fail at start-up with the variable's name, never silently.
+`DEBUG=1 manage.py runserver` (what scripts/start runs) works on a fresh clone. With DEBUG off
+Versus is a production server: it needs SECRET_KEY and expects HTTPS. Production sets the
+variables listed in `.env.example`. Bad values fail at start-up with the variable's name, never
+silently.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import environ
@@ -14,7 +18,13 @@ import environ
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# Variables already in the environment win over the file. The reader takes everything after `=`
+# as the value, so comments go on lines of their own: a `#` may be part of a random SECRET_KEY.
+ENV_FILE = Path(os.environ.get("VERSUS_ENV_FILE", BASE_DIR / ".env"))
+environ.Env.read_env(ENV_FILE, overwrite=False)
+# pytest imports these settings itself; a test run is a development run, whatever DEBUG says
+# (pytest-django turns DEBUG off for every test).
+TESTING = "pytest" in sys.modules
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -46,10 +56,22 @@ def env_int(name: str, default: int, *, minimum: int = 0) -> int:
 
 DEBUG = env_bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
+_NEW_KEY = "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+if not DEBUG and not TESTING:
+    # A server must never sign sessions and voter cookies with a key anyone can read here.
+    if not SECRET_KEY:
+        raise environ.ImproperlyConfigured(
+            f"SECRET_KEY is not set and DEBUG is off: set SECRET_KEY (in the environment or "
+            f"{ENV_FILE}) to a long random string, e.g. the output of {_NEW_KEY}; "
+            "or set DEBUG=1 for the embedded development server"
+        )
+    if SECRET_KEY.startswith("change-me"):
+        raise environ.ImproperlyConfigured(
+            f"SECRET_KEY is still the placeholder of .env.example; replace it with a long "
+            f"random string, e.g. the output of {_NEW_KEY}"
+        )
 if not SECRET_KEY:
-    if not DEBUG and env_bool("VERSUS_REQUIRE_SECRET_KEY", default=False):
-        raise environ.ImproperlyConfigured("SECRET_KEY is required in production")
-    # Embedded mode only: a key that is fine for a laptop and useless anywhere else.
+    # Development and tests only: a key that is fine for a laptop and useless anywhere else.
     SECRET_KEY = "versus-embedded-insecure-key-set-SECRET_KEY-in-production"
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
@@ -212,7 +234,11 @@ VERSUS_MAX_IMAGE_BYTES = env_int("VERSUS_MAX_IMAGE_BYTES", default=20 * 1024 * 1
 VERSUS_MAX_VIDEO_BYTES = env_int("VERSUS_MAX_VIDEO_BYTES", default=200 * 1024 * 1024, minimum=1)
 VERSUS_MAX_AUDIO_BYTES = env_int("VERSUS_MAX_AUDIO_BYTES", default=50 * 1024 * 1024, minimum=1)
 VERSUS_MAX_TEXT_CHARS = env_int("VERSUS_MAX_TEXT_CHARS", default=100_000, minimum=1)
+# One image or one frame; also Pillow's decompression-bomb limit (evaluation/media.py).
 VERSUS_MAX_IMAGE_PIXELS = env_int("VERSUS_MAX_IMAGE_PIXELS", default=64_000_000, minimum=1)
+# All frames of an animation together: decoding holds every frame in memory at once, so by
+# default an animation costs no more than the largest still image.
+VERSUS_MAX_ANIMATION_PIXELS = env_int("VERSUS_MAX_ANIMATION_PIXELS", default=64_000_000, minimum=1)
 # The largest request body Django accepts: one submission carries one file per prompt.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -263,14 +289,41 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 365
-if not DEBUG and env_bool("VERSUS_HTTPS", default=False):
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+
+def env_proxy_ssl_header(name: str, default: str) -> tuple[str, str] | None:
+    """Read "Header-Name: value", the header a TLS-terminating proxy sets on HTTPS requests.
+
+    Empty means no proxy says so (gunicorn terminates TLS itself, or nothing is trusted). Only set
+    it behind a proxy that overwrites the header: a client could send it too.
+    """
+    raw = env.str(name, default=default).strip()
+    if not raw:
+        return None
+    header, sep, value = raw.partition(":")
+    header, value = header.strip(), value.strip()
+    if not sep or not header or not value or " " in header:
+        raise environ.ImproperlyConfigured(
+            f"{name}={raw!r}: use 'Header-Name: value', e.g. 'X-Forwarded-Proto: https', "
+            "or leave it empty"
+        )
+    return "HTTP_" + header.upper().replace("-", "_"), value
+
+
+# HTTPS hardening is on whenever DEBUG is off; VERSUS_HTTPS=0 is for trying the production stack
+# over plain http://localhost (check --deploy then warns, as it should). Never on with DEBUG: the
+# development server speaks plain HTTP.
+VERSUS_HTTPS = not DEBUG and env_bool("VERSUS_HTTPS", default=not TESTING)
+if VERSUS_HTTPS:
+    SECURE_PROXY_SSL_HEADER = env_proxy_ssl_header(
+        "SECURE_PROXY_SSL_HEADER", default="X-Forwarded-Proto: https"
+    )
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", default=31536000)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=True)
 
 LOGGING = {
     "version": 1,
