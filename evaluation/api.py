@@ -8,13 +8,14 @@ from typing import Any
 from django.db.models import Count
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import idempotent
 from config.errors import Invalid
+from evaluation.api_uploads import UploadParser
 from evaluation.models import Model
 from evaluation.services import model_submit
 from leaderboards.models import Benchmark
@@ -82,7 +83,7 @@ def _models(qs: Any) -> Any:
 
 
 class BenchmarkModels(APIView):
-    parser_classes = [MultiPartParser, JSONParser]
+    parser_classes = [UploadParser, JSONParser]
 
     @extend_schema(responses=ModelOut(many=True), summary="List a benchmark's models")
     def get(self, request: Request, benchmark_id: int) -> Response:
@@ -103,7 +104,7 @@ class BenchmarkModels(APIView):
 
 
 class LeaderboardModels(APIView):
-    parser_classes = [MultiPartParser, JSONParser]
+    parser_classes = [UploadParser, JSONParser]
 
     @extend_schema(responses=ModelOut(many=True), summary="List a leaderboard's models")
     def get(self, request: Request, leaderboard_id: int) -> Response:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import secrets
+import warnings
 import wave
 from dataclasses import dataclass
 from typing import IO, Any
@@ -61,6 +62,11 @@ EXTENSION_FAMILY = {
 ALLOWED = "PNG, JPEG, WebP or GIF images, MP4 or WebM video, MP3, WAV, OGG or FLAC audio"
 MAX_FRAMES = 2_000
 SNIFF_BYTES = 8192
+
+# Pillow only warns between its limit and twice that; here a decompression bomb is an error.
+# _inspect_image also checks every frame's size itself, so no refusal depends on this filter
+# still being in place (a test runner, for one, resets filters).
+warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
 
 
 class MediaError(Invalid):
@@ -115,6 +121,16 @@ def _human(size: int) -> str:
     raise AssertionError
 
 
+def bad_filename(filename: str, field: str) -> MediaError:
+    """The error for a file name that is a path or holds control characters, as sent."""
+    return MediaError(
+        f"{field}: the file name {filename!r} contains a path or control character; "
+        "send a plain file name such as 'image.png'",
+        field=field,
+        code="bad_filename",
+    )
+
+
 def _check_filename(filename: str, field: str) -> str:
     """The extension the name promises ('' for none); names that try to be paths are refused."""
     if (
@@ -122,12 +138,7 @@ def _check_filename(filename: str, field: str) -> str:
         or any(ord(ch) < 32 for ch in filename)
         or filename in {".", ".."}
     ):
-        raise MediaError(
-            f"{field}: the file name {filename!r} contains a path or control character; "
-            "send a plain file name such as 'image.png'",
-            field=field,
-            code="bad_filename",
-        )
+        raise bad_filename(filename, field)
     if "." not in filename:
         return ""
     return filename.rsplit(".", 1)[1].lower()
@@ -212,26 +223,28 @@ def _image_format(data: bytes) -> str | None:
 
 def _inspect_image(data: bytes, expected: str, field: str) -> InspectedMedia:
     max_pixels = settings.VERSUS_MAX_IMAGE_PIXELS
+    # Pillow's own decompression-bomb limit follows ours, so its check (in open, and when a GIF
+    # frame enlarges the canvas) refuses exactly what this one does.
+    Image.MAX_IMAGE_PIXELS = max_pixels
     try:
         image = Image.open(io.BytesIO(data), formats=[expected])
         width, height = image.size
         # Checked before decoding: the header alone says how much memory decoding would take.
-        if width * height > max_pixels:
+        _check_frame_pixels(width, height, field)
+        frame_count = getattr(image, "n_frames", 1)
+        if frame_count > MAX_FRAMES:
             raise MediaError(
-                f"{field}: {width}x{height} pixels is over the limit of {max_pixels:,} pixels "
-                "(a decompression bomb, or simply too large to show)",
+                f"{field}: {frame_count} frames; at most {MAX_FRAMES} allowed",
                 field=field,
-                code="too_many_pixels",
+                code="too_many_frames",
             )
-        frames = getattr(image, "n_frames", 1)
-        if frames > MAX_FRAMES:
-            raise MediaError(f"{field}: {frames} frames; at most {MAX_FRAMES} allowed", field=field)
-        for frame in ImageSequence.Iterator(image):
-            frame.load()
-        stored = _reencode(image, expected, lossless_webp=_webp_lossless(data))
+        _check_animation_pixels(width * height * frame_count, frame_count, field)
+        frames = _decoded_frames(image, field)
+        image.seek(0)
+        stored = _reencode(image, frames, expected, lossless_webp=_webp_lossless(data))
     except MediaError:
         raise
-    except Image.DecompressionBombError:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise MediaError(
             f"{field}: the image declares more pixels than we decode (a decompression bomb); "
             f"at most {max_pixels:,} pixels allowed",
@@ -256,21 +269,57 @@ def _inspect_image(data: bytes, expected: str, field: str) -> InspectedMedia:
     )
 
 
+def _check_frame_pixels(width: int, height: int, field: str) -> None:
+    """Refuse an image, or one frame of an animation, over the pixel limit."""
+    max_pixels = settings.VERSUS_MAX_IMAGE_PIXELS
+    if width * height > max_pixels:
+        raise MediaError(
+            f"{field}: {width}x{height} pixels is over the limit of {max_pixels:,} pixels "
+            "(a decompression bomb, or simply too large to show)",
+            field=field,
+            code="too_many_pixels",
+        )
+
+
+def _check_animation_pixels(total: int, frame_count: int, field: str) -> None:
+    """Refuse an animation whose frames together hold more pixels than we decode at once."""
+    limit = settings.VERSUS_MAX_ANIMATION_PIXELS
+    if total > limit:
+        raise MediaError(
+            f"{field}: {frame_count} frames hold {total:,} pixels in all (width x height x "
+            f"frames), over the limit of {limit:,}; send fewer or smaller frames, or a video",
+            field=field,
+            code="too_many_pixels",
+        )
+
+
 #: Per-frame information that is about showing the image, not about who made it.
 KEEP_INFO = ("transparency", "duration", "disposal", "background", "loop")
 
 
-def _clean_frames(image: Image.Image) -> list[Image.Image]:
-    """Copies of every frame that carry only display information (no EXIF, XMP or comments)."""
+def _decoded_frames(image: Image.Image, field: str) -> list[Image.Image]:
+    """Decode every frame once, as copies that carry only display information (no EXIF, XMP or
+    comments).
+
+    A GIF frame may enlarge the canvas past the size its header declared, so each frame's size
+    is checked again, and the running total of pixels with it, before the frame is decoded.
+    """
     frames = []
+    total = 0
     for frame in ImageSequence.Iterator(image):
+        width, height = frame.size
+        _check_frame_pixels(width, height, field)
+        total += width * height
+        _check_animation_pixels(total, len(frames) + 1, field)
         copy = frame.copy()
         copy.info = {key: frame.info[key] for key in KEEP_INFO if key in frame.info}
         frames.append(copy)
     return frames
 
 
-def _reencode(image: Image.Image, fmt: str, *, lossless_webp: bool = False) -> bytes:
+def _reencode(
+    image: Image.Image, frames: list[Image.Image], fmt: str, *, lossless_webp: bool = False
+) -> bytes:
     """The image's pixels in its own format, without EXIF, XMP, text chunks or comments.
 
     The colour profile is kept: dropping it would change how the image looks, and a fair
@@ -292,7 +341,6 @@ def _reencode(image: Image.Image, fmt: str, *, lossless_webp: bool = False) -> b
         image.info = {}
         image.save(out, "JPEG", **options)
         return out.getvalue()
-    frames = _clean_frames(image)
     first = frames[0]
     if len(frames) > 1:
         options.update(

@@ -195,16 +195,77 @@ def test_it_keeps_one_kind_per_benchmark(api, leaderboard):
     assert len(stored_files()) == 2
 
 
-@pytest.mark.parametrize("name", ["../../etc/evil.png", "evil\x00.png", "..\\..\\evil.png"])
-def test_it_never_stores_under_a_given_path(api, leaderboard, name):
-    response = submit(api, leaderboard, media=[png_upload(), SimpleUploadedFile(name, png_bytes())])
-    assert response.status_code in {201, 400}
+def multipart(fields: list[tuple[str, str | tuple[str, bytes]]]) -> tuple[bytes, str]:
+    """A multipart body with file names exactly as given: test clients strip paths themselves."""
+    boundary = "versus-test-boundary"
+    body = b""
+    for name, value in fields:
+        body += f"--{boundary}\r\n".encode()
+        if isinstance(value, tuple):
+            filename, content = value
+            body += (
+                f'Content-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+                "Content-Type: application/octet-stream\r\n\r\n"
+            ).encode() + content
+        else:
+            body += f'Content-Disposition: form-data; name="{name}"\r\n\r\n{value}'.encode()
+        body += b"\r\n"
+    body += f"--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+@pytest.mark.parametrize(
+    "filename",
+    [
+        "../../etc/evil.png",
+        "evil\x00.png",
+        "..\\..\\evil.png",
+        "/etc/evil.png",
+        "..",
+        "ev\x07il.png",
+    ],
+)
+def test_it_refuses_a_file_name_that_is_a_path_or_holds_control_characters(
+    api, leaderboard, filename
+):
+    body, content_type = multipart(
+        [
+            ("name", "MyAIModel_v2.1"),
+            ("prompts", PROMPTS[0]),
+            ("prompts", PROMPTS[1]),
+            ("media", ("0.png", png_bytes("red"))),
+            ("media", (filename, png_bytes("blue"))),
+        ]
+    )
+    response = api.post(
+        f"/api/v1/leaderboards/{leaderboard.pk}/models/", body, content_type=content_type
+    )
+    assert response.status_code == 400, response.content
+    answer = response.json()
+    assert (answer["field"], answer["code"]) == ("media[1]", "bad_filename")
+    assert repr(filename) in answer["detail"]
+    assert_nothing_changed()
+
+
+def test_it_takes_the_same_body_with_a_plain_file_name(api, leaderboard):
+    body, content_type = multipart(
+        [
+            ("name", "MyAIModel_v2.1"),
+            ("prompts", PROMPTS[0]),
+            ("prompts", PROMPTS[1]),
+            ("media", ("0.png", png_bytes("red"))),
+            ("media", ("evil.png", png_bytes("blue"))),
+        ]
+    )
+    response = api.post(
+        f"/api/v1/leaderboards/{leaderboard.pk}/models/", body, content_type=content_type
+    )
+    assert response.status_code == 201, response.content
     root = Path(settings.MEDIA_ROOT).resolve()
+    assert len(stored_files()) == 2
     for path in stored_files():
         assert root in path.resolve().parents
         assert "evil" not in path.name
-    if response.status_code == 400:
-        assert_nothing_changed()
 
 
 def test_it_refuses_without_a_token(anon_api, leaderboard):

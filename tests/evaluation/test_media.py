@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import struct
+import warnings
 import wave
 
 import pytest
@@ -16,7 +17,7 @@ from evaluation.media import (
     media_random_name,
     text_inspect,
 )
-from tests.factories import jpeg_bytes, named_file, png_bytes, wav_bytes
+from tests.factories import huge_png, jpeg_bytes, named_file, png_bytes, wav_bytes
 
 SECRET = b"SecretModel-v3"
 
@@ -104,6 +105,71 @@ def test_it_refuses_an_image_over_the_pixel_limit(settings):
     settings.VERSUS_MAX_IMAGE_PIXELS = 100
     with pytest.raises(MediaError, match="over the limit of 100 pixels"):
         inspect(png_bytes(size=(11, 10)), "a.png")
+
+
+def gif_frames(size: tuple[int, int], count: int) -> bytes:
+    """An animated GIF of `count` frames alternating between two palette colours."""
+    frames = [Image.new("P", size, index % 2) for index in range(count)]
+    for frame in frames:
+        frame.putpalette([255, 0, 0, 0, 0, 255] + [0] * 762)
+    buffer = io.BytesIO()
+    frames[0].save(
+        buffer, "GIF", save_all=True, append_images=frames[1:], duration=50, optimize=False
+    )
+    return buffer.getvalue()
+
+
+def gif_growing(small: tuple[int, int], large: tuple[int, int]) -> bytes:
+    """A two-frame GIF whose header declares `small` and whose second frame is `large`."""
+
+    def parts(size: tuple[int, int], index: int) -> tuple[bytes, bytes]:
+        frame = Image.new("P", size, index)
+        frame.putpalette([255, 0, 0, 0, 0, 255] + [0] * 762)
+        buffer = io.BytesIO()
+        frame.save(buffer, "GIF", optimize=False)
+        data = buffer.getvalue()
+        flags = data[10]
+        table = 3 * 2 ** ((flags & 7) + 1) if flags & 0x80 else 0
+        # Header, screen descriptor and colour table; then the frame's blocks, without the ";".
+        return data[: 13 + table], data[13 + table : -1]
+
+    head, first = parts(small, 0)
+    _, second = parts(large, 1)
+    return head + first + second + b";"
+
+
+def test_it_refuses_an_animation_whose_frames_hold_too_many_pixels(settings):
+    settings.VERSUS_MAX_ANIMATION_PIXELS = 10_000
+    data = gif_frames((20, 20), 30)  # 400 pixels a frame, 12,000 in all, in a few KB
+    assert len(data) < 30_000
+    with pytest.raises(MediaError, match=r"30 frames hold 12,000 pixels in all") as refused:
+        inspect(data, "a.gif")
+    assert (refused.value.field, refused.value.code) == ("media[0]", "too_many_pixels")
+
+
+def test_it_keeps_an_animation_under_the_pixel_limit(settings):
+    settings.VERSUS_MAX_ANIMATION_PIXELS = 10_000
+    inspected = inspect(gif_frames((20, 20), 25), "a.gif")
+    assert Image.open(io.BytesIO(inspected.data)).n_frames == 25
+
+
+def test_it_refuses_a_gif_frame_that_grows_past_the_pixel_limit(settings):
+    # The header says 10x10; the second frame enlarges the canvas to 100x100 when decoded.
+    settings.VERSUS_MAX_IMAGE_PIXELS = 6_000
+    data = gif_growing((10, 10), (100, 100))
+    assert Image.open(io.BytesIO(data)).size == (10, 10)
+    with pytest.raises(MediaError, match="100x100 pixels is over the limit of 6,000") as refused:
+        inspect(data, "a.gif")
+    assert refused.value.code == "too_many_pixels"
+
+
+def test_it_decodes_an_image_above_pillows_default_limit_when_the_setting_allows_it(settings):
+    # Pillow's own limit would warn at 89 million pixels; ours says 120 million, and wins.
+    settings.VERSUS_MAX_IMAGE_PIXELS = 120_000_000
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        inspected = inspect(huge_png(10_000, 9_000), "big.png")
+    assert (inspected.width, inspected.height) == (10_000, 9_000)
 
 
 def test_it_refuses_an_empty_file():
