@@ -231,15 +231,36 @@ class ChampionOut(serializers.Serializer):
 
 
 class ComparedRowOut(serializers.Serializer):
-    name = serializers.CharField()
+    name = serializers.CharField(help_text="The label: the key, with the board when it is split.")
     values = serializers.ListField(child=serializers.JSONField(allow_null=True))
     differs = serializers.BooleanField()
     best = serializers.ListField(child=serializers.BooleanField(), required=False)
     direction = serializers.CharField(required=False)
+    key = serializers.CharField(help_text="The metric name or metadata key.")
+    board = serializers.IntegerField(
+        allow_null=True,
+        help_text="Set when a run's boards both give this key: the row holds this board's values.",
+    )
+
+
+class ComparedResultOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    board = serializers.IntegerField()
+    board_name = serializers.CharField()
+    url = serializers.URLField()
+
+
+class ComparedRunOut(ResultOut):
+    boards = serializers.ListField(child=serializers.IntegerField())
+    results = ComparedResultOut(many=True, help_text="One result per board the run is on.")
 
 
 class ComparisonOut(serializers.Serializer):
-    columns = ResultOut(many=True)
+    columns = ComparedRunOut(
+        many=True,
+        help_text="One per run: the fields of its first result, `metrics` keyed by the metric "
+        "rows' labels (the union over its boards), and every result it stands for.",
+    )
     fields = ComparedRowOut(many=True)
     metrics = ComparedRowOut(many=True)
     metadata = ComparedRowOut(many=True)
@@ -354,9 +375,22 @@ def ranking_json(request: Request, ranking: Ranking, limit: int) -> dict[str, An
 
 def comparison_json(request: Request, comparison: Comparison) -> dict[str, Any]:
     """A comparison as the API shows it."""
-    values = result_values(result_ids=[c.pk for c in comparison.columns])
+    columns = []
+    for column in comparison.columns:
+        body = result_json(request, column.first, column.values)
+        body["boards"] = [r.board_id for r in column.results]
+        body["results"] = [
+            {
+                "id": r.pk,
+                "board": r.board_id,
+                "board_name": r.board.name,
+                "url": _absolute(request, reverse("metrics:run", args=[r.board_id, r.run_id])),
+            }
+            for r in column.results
+        ]
+        columns.append(body)
     return {
-        "columns": [result_json(request, c, values.get(c.pk, {})) for c in comparison.columns],
+        "columns": columns,
         "fields": [r.__dict__ for r in comparison.fields],
         "metrics": [r.__dict__ for r in comparison.metrics],
         "metadata": [r.__dict__ for r in comparison.metadata],
@@ -630,7 +664,9 @@ class RunsCompare(APIView):
                 "board",
                 int,
                 description="Look run ids up on this board only. Without it, your own boards "
-                "come first; a run id on several boards is a 409 listing them.",
+                "come first, and a run id on several of one owner's boards is one run with the "
+                "metrics of all of them; a run id on boards of several other owners is a 409 "
+                "listing them.",
             ),
         ],
         responses=ComparisonOut,

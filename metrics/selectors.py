@@ -815,7 +815,9 @@ class ComparedRow:
 
     For metrics, `best` marks the columns holding the best value (by the metric's direction;
     none when boards disagree on the direction) and `direction` is ``higher``, ``lower`` or
-    ``mixed``.
+    ``mixed``. `key` is the metric name or metadata key without a label; `board` is set when the
+    row holds one board's values of a name that two boards give for the same run (the label
+    then names the board).
     """
 
     name: str
@@ -823,13 +825,48 @@ class ComparedRow:
     differs: bool
     best: list[bool] = field(default_factory=list)
     direction: str = ""
+    key: str = ""
+    board: int | None = None
+
+
+@dataclass(frozen=True)
+class ComparedRun:
+    """One column of a comparison: a run and its results, one per board it was logged to.
+
+    A run id logged to several boards of one owner (the SDK names boards after their metric, so
+    ``ModelLeaderboard("accuracy")`` and ``ModelLeaderboard("f1")`` are two boards) is one run:
+    its column holds each board's result, in board order, and `values` the union of their
+    metrics, keyed by the labels of the comparison's metric rows.
+    """
+
+    run_id: str
+    results: list[MetricResult]
+    values: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def first(self) -> MetricResult:
+        return self.results[0]
+
+    @property
+    def boards(self) -> list[MetricBoard]:
+        return [r.board for r in self.results]
+
+    @property
+    def model_name(self) -> str:
+        return _joined([r.model_name for r in self.results])
+
+    @property
+    def checkpoint_step(self) -> int | None:
+        """The step when every result of the column was taken at the same one."""
+        steps = {r.checkpoint_step for r in self.results}
+        return steps.pop() if len(steps) == 1 else None
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """Two to five results side by side: lineage fields, metrics, and flattened metadata."""
+    """Two to five runs side by side: lineage fields, metrics, and flattened metadata."""
 
-    columns: list[MetricResult]
+    columns: list[ComparedRun]
     fields: list[ComparedRow]
     metrics: list[ComparedRow]
     metadata: list[ComparedRow]
@@ -848,17 +885,40 @@ def _differs(values: Iterable[Any]) -> bool:
     return len({json.dumps(v, sort_keys=True, default=str) for v in values}) > 1
 
 
-def _resolve_run(user: Any, run_id: str, board: MetricBoard | None) -> MetricResult:
-    """The result a run id stands for: its highest checkpoint step, then its newest result."""
-    order = (F("checkpoint_step").desc(nulls_last=True), "-created", "-id")
+def _joined(values: Iterable[Any]) -> Any:
+    """One value when the results of a column agree, else the distinct ones joined; blanks (no
+    step, no dataset) say nothing and are left out."""
+    distinct: list[Any] = []
+    for value in values:
+        if value not in (None, "") and value not in distinct:
+            distinct.append(value)
+    if not distinct:
+        return None if all(v is None for v in values) else ""
+    return distinct[0] if len(distinct) == 1 else ", ".join(map(str, distinct))
+
+
+_NEWEST_STEP_FIRST = (F("checkpoint_step").desc(nulls_last=True), "-created", "-id")
+
+
+def _resolve_run(user: Any, run_id: str, board: MetricBoard | None) -> list[MetricResult]:
+    """The results a run id stands for: on each board, its highest checkpoint step, newest first.
+
+    With `board`, that board only. Otherwise the caller's own boards if the run id is on any of
+    them, else every board they may see; a run id is one run within one owner's boards, so it
+    is ambiguous (409, listing the boards) only when it is on boards of several other owners.
+    """
     if board is not None:
-        result = MetricResult.objects.filter(board=board, run_id=run_id).order_by(*order).first()
+        result = (
+            MetricResult.objects.filter(board=board, run_id=run_id)
+            .order_by(*_NEWEST_STEP_FIRST)
+            .first()
+        )
         if result is None:
             raise NotFound(
                 f"runs: run {run_id!r} has no result on metric leaderboard {board.pk}",
                 field="runs",
             )
-        return result
+        return [result]
     found = MetricResult.objects.filter(run_id=run_id, board__in=metric_boards_visible(user=user))
     boards = {
         b.pk: b
@@ -870,18 +930,74 @@ def _resolve_run(user: Any, run_id: str, board: MetricBoard | None) -> MetricRes
         raise NotFound(
             f"runs: run {run_id!r} is on no metric leaderboard you can see", field="runs"
         )
-    if len(candidates) > 1:
+    if len({b.owner_id for b in candidates.values()}) > 1:
         listed = "; ".join(
             f"{b.pk} ({b.name!r} by {b.owner.username})"
             for b in sorted(candidates.values(), key=lambda b: b.pk)
         )
         raise Conflict(
-            f"runs: run {run_id!r} is on more than one metric leaderboard: {listed}. "
+            f"runs: run {run_id!r} is on metric leaderboards of different owners: {listed}. "
             "Say which with board=<id>",
             field="runs",
             code="ambiguous_run",
         )
-    return found.filter(board_id=next(iter(candidates))).order_by(*order).first()  # type: ignore[return-value]
+    newest: dict[int, MetricResult] = {}
+    for result in found.filter(board_id__in=candidates).order_by("board_id", *_NEWEST_STEP_FIRST):
+        newest.setdefault(result.board_id, result)
+    return list(newest.values())
+
+
+Cells = list[dict[int, Any]]  # per column: board id -> value
+
+
+def _rows_by_board(
+    columns: Sequence[Sequence[tuple[int, Mapping[str, Any]]]], *, clash: Any
+) -> list[tuple[str, int | None, Cells]]:
+    """Line the columns' (board id, mapping) pairs up by key: (key, board or None, cells).
+
+    A key is one row unless `clash` says that the boards one column holds for it cannot share
+    it; then it is one row per board. Rows come in the order their keys first appear.
+    """
+    order: list[str] = []
+    given: dict[str, list[dict[int, Any]]] = defaultdict(lambda: [{} for _ in columns])
+    for index, pairs in enumerate(columns):
+        for board_id, mapping in pairs:
+            for key, value in mapping.items():
+                if key not in given:
+                    order.append(key)
+                given[key][index][board_id] = value
+    rows: list[tuple[str, int | None, Cells]] = []
+    for key in order:
+        cells = given[key]
+        if not any(len(cell) > 1 and clash(list(cell.values())) for cell in cells):
+            rows.append((key, None, cells))
+            continue
+        board_ids = list(dict.fromkeys(b for cell in cells for b in cell))
+        for board_id in board_ids:
+            rows.append(
+                (key, board_id, [{board_id: c[board_id]} if board_id in c else {} for c in cells])
+            )
+    return rows
+
+
+def _labels(
+    rows: Sequence[tuple[str, int | None, Cells]], boards: Mapping[int, MetricBoard]
+) -> list[str]:
+    """Row labels: the key, and for a row of one board's values the board's name (and its id
+    when two such boards share a name)."""
+    names: dict[str, list[str]] = defaultdict(list)
+    for key, board_id, _ in rows:
+        if board_id is not None:
+            names[key].append(boards[board_id].name)
+    labels = []
+    for key, board_id, _ in rows:
+        if board_id is None:
+            labels.append(key)
+            continue
+        board = boards[board_id]
+        shared = names[key].count(board.name) > 1
+        labels.append(f"{key} ({board.name} #{board.pk})" if shared else f"{key} ({board.name})")
+    return labels
 
 
 def runs_compare(
@@ -893,10 +1009,13 @@ def runs_compare(
 ) -> Comparison:
     """Compare 2-5 runs (by run id) or results (by id) side by side.
 
-    A run id stands for its result at the highest checkpoint step (the newest such result).
-    With `board_id` run ids are looked up on that board only (404 if the caller may not see it).
-    Without it, the caller's own boards are searched first, then every board they may see; a
-    run id found on more than one of those boards is a 409 that lists them, never a guess.
+    On each board a run id stands for its result at the highest checkpoint step (the newest
+    such result). With `board_id` run ids are looked up on that board only (404 if the caller
+    may not see it). Without it, the caller's own boards are searched first, then every board
+    they may see; a run id on several boards of one owner is one run whose column holds the
+    union of its metrics (a metric name two of those boards give is shown once per board,
+    labelled with the board). A run id on boards of several other owners is a 409 that lists
+    them, never a guess.
     """
     total = len(run_ids) + len(result_ids)
     if total < 2 or total > MAX_COMPARE:
@@ -904,41 +1023,47 @@ def runs_compare(
             f"runs: compare 2 to {MAX_COMPARE} runs; {total} given", field="runs", code="count"
         )
     board = metric_board_get(board_id=board_id, user=user) if board_id is not None else None
-    columns: list[MetricResult] = []
-    for run_id in run_ids:
-        columns.append(_resolve_run(user, run_id, board))
+    picked: list[list[MetricResult]] = [_resolve_run(user, run_id, board) for run_id in run_ids]
     visible = metric_boards_visible(user=user)
     for result_id in result_ids:
         result = MetricResult.objects.filter(pk=result_id, board__in=visible).first()
         if result is None:
             raise NotFound(f"results: result {result_id} does not exist", field="results")
-        columns.append(result)
-    ids = [c.pk for c in columns]
+        picked.append([result])
+    ids = [r.pk for results in picked for r in results]
     if len(set(ids)) != len(ids):
         raise Invalid("runs: the same result is given twice", field="runs", code="duplicate")
-    columns = list(MetricResult.objects.filter(pk__in=ids).select_related("board", "board__owner"))
-    columns.sort(key=lambda c: ids.index(c.pk))
+    by_id = {
+        r.pk: r
+        for r in MetricResult.objects.filter(pk__in=ids).select_related("board", "board__owner")
+    }
+    picked = [[by_id[r.pk] for r in results] for results in picked]
+    boards = {r.board_id: r.board for results in picked for r in results}
     values = result_values(result_ids=ids)
     definitions: dict[tuple[int, str], MetricDefinition] = {
-        (m.board_id, m.name): m
-        for m in MetricDefinition.objects.filter(board_id__in={c.board_id for c in columns})
+        (m.board_id, m.name): m for m in MetricDefinition.objects.filter(board_id__in=boards)
     }
-    names: list[str] = []
-    for column in columns:
-        for definition in sorted(
-            (d for (b, _), d in definitions.items() if b == column.board_id), key=lambda d: d.pk
-        ):
-            if definition.name in values.get(column.pk, {}) and definition.name not in names:
-                names.append(definition.name)
-    metric_rows = []
-    for name in names:
-        row_values = [values.get(c.pk, {}).get(name) for c in columns]
-        directions = {
-            definitions[(c.board_id, name)].higher_is_better
-            for c, v in zip(columns, row_values, strict=True)
-            if v is not None
-        }
-        best = [False] * len(columns)
+    declared = {key: d.pk for key, d in definitions.items()}
+
+    def in_declaration_order(result: MetricResult) -> dict[str, float]:
+        measured = values.get(result.pk, {})
+        return dict(sorted(measured.items(), key=lambda kv: declared[(result.board_id, kv[0])]))
+
+    # Two boards of one run that both give a metric name are two metrics, even with equal values.
+    metric_rows = _rows_by_board(
+        [[(r.board_id, in_declaration_order(r)) for r in results] for results in picked],
+        clash=lambda _: True,
+    )
+    metric_labels = _labels(metric_rows, boards)
+    column_values: list[dict[str, float]] = [{} for _ in picked]
+    compared_metrics = []
+    for label, (name, row_board, cells) in zip(metric_labels, metric_rows, strict=True):
+        row_values = [next(iter(cell.values()), None) for cell in cells]
+        for index, value in enumerate(row_values):
+            if value is not None:
+                column_values[index][label] = value
+        directions = {definitions[(b, name)].higher_is_better for cell in cells for b in cell}
+        best = [False] * len(picked)
         direction = "mixed"
         if len(directions) == 1:
             higher = directions.pop()
@@ -946,39 +1071,58 @@ def runs_compare(
             present = [v for v in row_values if v is not None]
             target = max(present) if higher else min(present)
             best = [v == target for v in row_values]
-        metric_rows.append(
+        compared_metrics.append(
             ComparedRow(
-                name=name,
+                name=label,
                 values=row_values,
                 differs=_differs(row_values),
                 best=best,
                 direction=direction,
+                key=name,
+                board=row_board,
             )
         )
-    lineage = {
-        "board": [c.board.name for c in columns],
-        "model": [c.model_name for c in columns],
-        "model type": [c.model_type for c in columns],
-        "run": [c.run_id for c in columns],
-        "training run": [c.training_run_id for c in columns],
-        "checkpoint step": [c.checkpoint_step for c in columns],
-        "eval dataset": [dataset_label(c.eval_dataset, c.eval_dataset_version) for c in columns],
-        "train dataset": [dataset_label(c.train_dataset, c.train_dataset_version) for c in columns],
-        "tags": [", ".join(c.tags or []) for c in columns],
-        "logged": [c.created.isoformat() for c in columns],
+    columns = [
+        ComparedRun(run_id=results[0].run_id, results=results, values=column_values[index])
+        for index, results in enumerate(picked)
+    ]
+
+    def lineage(get: Any) -> list[Any]:
+        return [_joined([get(r) for r in column.results]) for column in columns]
+
+    lineage_rows = {
+        "board": lineage(lambda r: r.board.name),
+        "model": lineage(lambda r: r.model_name),
+        "model type": lineage(lambda r: r.model_type),
+        "run": lineage(lambda r: r.run_id),
+        "training run": lineage(lambda r: r.training_run_id),
+        "checkpoint step": lineage(lambda r: r.checkpoint_step),
+        "eval dataset": lineage(lambda r: dataset_label(r.eval_dataset, r.eval_dataset_version)),
+        "train dataset": lineage(lambda r: dataset_label(r.train_dataset, r.train_dataset_version)),
+        "tags": [
+            ", ".join(dict.fromkeys(t for r in column.results for t in r.tags or []))
+            for column in columns
+        ],
+        "logged": [max(r.created for r in column.results).isoformat() for column in columns],
     }
     field_rows = [
         ComparedRow(name=name, values=vals, differs=_differs(vals))
-        for name, vals in lineage.items()
+        for name, vals in lineage_rows.items()
     ]
-    flat = [_flatten(c.metadata) for c in columns]
-    keys: list[str] = []
-    for item in flat:
-        keys.extend(k for k in item if k not in keys)
-    metadata_rows = []
-    for key in keys:
-        vals = [item.get(key) for item in flat]
-        metadata_rows.append(ComparedRow(name=key, values=vals, differs=_differs(vals)))
+    # The same config logged to each board of a run is one row; a key whose value differs
+    # between a run's boards is one row per board.
+    metadata_rows = _rows_by_board(
+        [[(r.board_id, _flatten(r.metadata)) for r in results] for results in picked],
+        clash=_differs,
+    )
+    compared_metadata = []
+    for label, (key, row_board, cells) in zip(
+        _labels(metadata_rows, boards), metadata_rows, strict=True
+    ):
+        vals = [next(iter(cell.values()), None) for cell in cells]
+        compared_metadata.append(
+            ComparedRow(name=label, values=vals, differs=_differs(vals), key=key, board=row_board)
+        )
     return Comparison(
-        columns=columns, fields=field_rows, metrics=metric_rows, metadata=metadata_rows
+        columns=columns, fields=field_rows, metrics=compared_metrics, metadata=compared_metadata
     )

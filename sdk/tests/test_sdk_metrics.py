@@ -214,22 +214,60 @@ def test_get_best_run_never_promotes_a_score_a_newer_log_replaced(environment):
     assert [(t.run_id, t.score) for t in board.get_top(tags=["prod-candidate"])] == [("r2", 0.80)]
 
 
-def test_compare_runs_says_when_a_run_id_is_ambiguous(environment):
+def test_compare_runs_shows_a_run_logged_to_a_board_per_metric_as_one_run(environment):
     accuracy = ModelLeaderboard(metric="accuracy")
     latency = ModelLeaderboard(metric="latency_ms", higher_is_better=False)
     for board, (a, b) in ((accuracy, (0.9, 0.8)), (latency, (10, 12))):
-        board.add_score(model_name="m1", run_id="run_1", score=a)
-        board.add_score(model_name="m2", run_id="run_2", score=b)
-    with pytest.raises(ConflictError) as ambiguous:
-        compare_runs(["run_1", "run_2"])
-    assert ambiguous.value.code == "ambiguous_run"
-    assert "board=" in str(ambiguous.value)
-    diff = compare_runs(["run_1", "run_2"], board=latency)
+        board.add_score(model_name="m1", run_id="run_1", score=a, metadata={"epochs": 5})
+        board.add_score(model_name="m2", run_id="run_2", score=b, metadata={"epochs": 9})
+    diff = compare_runs(["run_1", "run_2"])
     assert isinstance(diff, RunComparison)
     assert [r.run_id for r in diff.runs] == ["run_1", "run_2"]
-    assert diff.metrics[0].name == "latency_ms"
-    assert diff.metrics[0].best == [True, False]
+    assert [(row.name, row.values, row.best) for row in diff.metrics] == [
+        ("accuracy", [0.9, 0.8], [True, False]),
+        ("latency_ms", [10, 12], [True, False]),
+    ]
+    assert diff.runs[0].metrics == {"accuracy": 0.9, "latency_ms": 10}
+    assert diff.runs[0].boards == [accuracy.id, latency.id]
+    assert [(row.name, row.values) for row in diff.config] == [("epochs", [5, 9])]
+    assert "* latency_ms" in str(diff)
+    only = compare_runs(["run_1", "run_2"], board=latency)
+    assert [row.name for row in only.metrics] == ["latency_ms"]
     assert accuracy.compare_runs(["run_1", "run_2"]).metrics[0].values == [0.9, 0.8]
+
+
+def test_compare_runs_labels_a_metric_two_boards_of_a_run_share(environment):
+    vision = ModelLeaderboard(metric="accuracy", name="vision")
+    accuracy = ModelLeaderboard(metric="accuracy")
+    vision.add_score(model_name="m1", run_id="run_1", score=0.9)
+    vision.add_score(model_name="m2", run_id="run_2", score=0.8)
+    accuracy.add_score(model_name="m1", run_id="run_1", score=0.7)
+    diff = compare_runs(["run_1", "run_2"])
+    assert [(row.name, row.key, row.board, row.values) for row in diff.metrics] == [
+        ("accuracy (vision)", "accuracy", vision.id, [0.9, 0.8]),
+        ("accuracy (accuracy)", "accuracy", accuracy.id, [0.7, None]),
+    ]
+
+
+def test_compare_runs_says_when_a_run_id_is_ambiguous(environment, live_server, other_owner):
+    from django.contrib.auth import get_user_model
+    from versus import VersusClient
+
+    third = get_user_model().objects.create_user("third", password="third-pass-123")
+    boards = []
+    for user in (other_owner, third):
+        with VersusClient(url=live_server.url, token=token_for(user)) as theirs:
+            board = ModelLeaderboard(metric="accuracy", public=True, client=theirs)
+            board.add_score(model_name="m", run_id="shared_1", score=0.1)
+            board.add_score(model_name="m", run_id="shared_2", score=0.2)
+            boards.append(board.id)
+    with pytest.raises(ConflictError) as ambiguous:
+        compare_runs(["shared_1", "shared_2"])
+    assert ambiguous.value.code == "ambiguous_run"
+    assert "board=" in str(ambiguous.value)
+    assert all(str(board_id) in str(ambiguous.value) for board_id in boards)
+    diff = compare_runs(["shared_1", "shared_2"], board=boards[1])
+    assert diff.metrics[0].values == [0.1, 0.2]
 
 
 def test_compare_runs_cannot_see_another_owners_private_board(

@@ -51,6 +51,8 @@ def test_it_compares_runs_side_by_side_with_differences_marked(api, board):
         "differs": True,
         "best": [],
         "direction": "",
+        "key": "epochs",
+        "board": None,
     }
     assert config["opt.lr"]["differs"] is False
     fields = {row["name"]: row for row in body["fields"]}
@@ -68,18 +70,81 @@ def test_a_run_id_stands_for_its_highest_checkpoint(api, owner):
     assert body["columns"][0]["checkpoint_step"] == 30
 
 
-def test_a_run_id_on_two_of_the_callers_boards_is_ambiguous(api, owner, board):
-    second = make_board(owner, name="Second")
-    log(second, "resnet50", "run_1", accuracy=0.5)
+def rows(body, group: str = "metrics") -> dict[str, list]:
+    return {row["name"]: row["values"] for row in body[group]}
+
+
+def test_a_run_logged_to_several_of_the_callers_boards_is_one_run_with_all_their_metrics(
+    api, owner
+):
+    # What ModelLeaderboard("accuracy") and ModelLeaderboard("f1") create: a board per metric.
+    accuracy = make_board(owner, name="accuracy", metrics={"accuracy": True})
+    f1 = make_board(owner, name="f1", metrics={"f1": True})
+    for board, (one, two) in ((accuracy, (0.91, 0.93)), (f1, (0.88, 0.87))):
+        log(board, "resnet50", "run_1", metadata={"epochs": 10}, **{board.name: one})
+        log(board, "resnet50", "run_2", metadata={"epochs": 20}, **{board.name: two})
     answer = api.get(URL + "?run=run_1&run=run_2")
+    assert answer.status_code == 200, answer.json()
+    body = answer.json()
+    assert rows(body) == {"accuracy": [0.91, 0.93], "f1": [0.88, 0.87]}
+    assert [row["best"] for row in body["metrics"]] == [[False, True], [True, False]]
+    assert [c["metrics"] for c in body["columns"]] == [
+        {"accuracy": 0.91, "f1": 0.88},
+        {"accuracy": 0.93, "f1": 0.87},
+    ]
+    assert [c["boards"] for c in body["columns"]] == [[accuracy.pk, f1.pk]] * 2
+    assert [r["board_name"] for r in body["columns"][0]["results"]] == ["accuracy", "f1"]
+    assert rows(body, "fields")["board"] == ["accuracy, f1", "accuracy, f1"]
+    # The same config logged to both boards is one row.
+    assert rows(body, "metadata") == {"epochs": [10, 20]}
+    scoped = api.get(URL + f"?run=run_1&run=run_2&board={f1.pk}").json()
+    assert rows(scoped) == {"f1": [0.88, 0.87]}
+
+
+def test_a_metric_name_two_boards_give_for_one_run_is_shown_once_per_board(api, owner, board):
+    second = make_board(owner, name="Second", metrics={"accuracy": True})
+    log(second, "resnet50", "run_1", accuracy=0.5, metadata={"epochs": 12, "opt": {"lr": 0.1}})
+    body = api.get(URL + "?run=run_1&run=run_2").json()
+    assert rows(body) == {
+        "accuracy (Vision evals)": [0.91, 0.93],
+        "latency_ms": [12, 12],
+        "accuracy (Second)": [0.5, None],
+    }
+    split = {row["name"]: row for row in body["metrics"]}
+    assert (split["accuracy (Second)"]["key"], split["accuracy (Second)"]["board"]) == (
+        "accuracy",
+        second.pk,
+    )
+    assert split["latency_ms"]["board"] is None
+    assert split["accuracy (Second)"]["best"] == [True, False]
+    assert body["columns"][0]["metrics"] == {
+        "accuracy (Vision evals)": 0.91,
+        "latency_ms": 12,
+        "accuracy (Second)": 0.5,
+    }
+    # Config that differs between a run's boards is one row per board; agreeing config is one.
+    assert rows(body, "metadata") == {
+        "epochs (Vision evals)": [10, 20],
+        "epochs (Second)": [12, None],
+        "opt.lr": [0.1, 0.1],
+    }
+
+
+def test_a_run_id_on_boards_of_several_other_owners_is_ambiguous(
+    anon_api, owner, other_owner, board
+):
+    theirs = make_board(other_owner, name="Theirs")
+    log(theirs, "x", "run_1", accuracy=0.2)
+    answer = anon_api.get(URL + "?run=run_1&run=run_2")
     assert answer.status_code == 409
     body = answer.json()
     assert body["code"] == "ambiguous_run"
     assert f"{board.pk} ('Vision evals' by owner)" in body["detail"]
-    assert f"{second.pk} ('Second' by owner)" in body["detail"]
+    assert f"{theirs.pk} ('Theirs' by intruder)" in body["detail"]
     assert "board=" in body["detail"]
-    scoped = api.get(URL + f"?run=run_1&run=run_2&board={board.pk}")
+    scoped = anon_api.get(URL + f"?run=run_1&run=run_2&board={board.pk}")
     assert scoped.status_code == 200
+    assert rows(scoped.json())["accuracy"] == [0.91, 0.93]
 
 
 def test_the_callers_own_board_wins_over_public_boards_of_others(other_api, other_owner, board):

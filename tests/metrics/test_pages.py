@@ -155,6 +155,30 @@ def test_the_compare_page_marks_differences_and_best_values(client, board):
     assert client.get("/metrics/compare/?run=r50").status_code == 400
 
 
+def test_the_compare_page_shows_a_run_on_several_boards_as_one_column(client, owner, board):
+    speed = make_board(owner, name="Speed", metrics={"throughput": True})
+    log(speed, "resnet50", "r50", throughput=900)
+    log(speed, "vit-b", "vit", throughput=300)
+    answer = client.get("/metrics/compare/?run=r50&run=vit")
+    assert answer.status_code == 200
+    html = answer.content.decode()
+    assert html.count("<th data-run=") == 2
+    assert re.search(r'data-metric="throughput">', html)
+    assert "900 ★" in html
+    assert f'href="/metrics/{speed.pk}/runs/r50/">Speed</a>' in html
+    assert f'href="/metrics/{board.pk}/runs/r50/">Vision evals</a>' in html
+
+
+def test_the_compare_page_explains_a_run_id_of_several_other_owners(owner, other_owner, board):
+    theirs = make_board(other_owner, name="Theirs")
+    log(theirs, "x", "r50", accuracy=0.1)
+    answer = Client().get("/metrics/compare/?run=r50&run=vit")
+    assert answer.status_code == 400
+    html = answer.content.decode()
+    assert "is on metric leaderboards of different owners" in html
+    assert f"{theirs.pk} (&#x27;Theirs&#x27; by intruder)" in html
+
+
 def test_the_board_page_shows_the_human_column_and_the_agreement(client, owner):
     leaderboard, models = preference_board(owner, 3, min_votes=5)
     add_votes(leaderboard, random_votes(models, 300, seed=5, strength=[1.0, 0.0, -1.0]))

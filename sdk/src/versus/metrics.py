@@ -226,6 +226,8 @@ class RunScore:
     checkpoints : int
         How many checkpoints of its training run competed for this row (best-checkpoint mode).
     result_id, board_id : int
+    boards : list of int
+        The boards the result comes from: its own, or in a comparison every board of the run.
     url : str
         The run's page.
     """
@@ -249,6 +251,7 @@ class RunScore:
     checkpoints: int = 1
     result_id: int = 0
     board_id: int = 0
+    boards: list[int] = field(default_factory=list)
     url: str = ""
 
     @classmethod
@@ -282,6 +285,7 @@ class RunScore:
             checkpoints=checkpoints,
             result_id=int(result.get("id", 0)),
             board_id=int(result.get("board", 0)),
+            boards=[int(b) for b in result.get("boards") or [result.get("board", 0)] if b],
             url=str(result.get("url", "")),
         )
 
@@ -353,6 +357,8 @@ class ComparedRow:
     Attributes
     ----------
     name : str
+        The label: the metric name or config key, followed by the board's name in brackets
+        when two boards of one run give that name (``"accuracy (vision)"``).
     values : list
         One value per run, in the order the runs were given (None where a run has none).
     differs : bool
@@ -361,6 +367,10 @@ class ComparedRow:
         For metrics: which runs hold the best value.
     direction : str
         For metrics: ``higher``, ``lower``, or ``mixed`` when boards disagree.
+    key : str
+        The metric name or config key without the board.
+    board : int or None
+        The board whose values the row holds, when the name is shown once per board.
     """
 
     name: str
@@ -368,16 +378,21 @@ class ComparedRow:
     differs: bool
     best: list[bool] = field(default_factory=list)
     direction: str = ""
+    key: str = ""
+    board: int | None = None
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> ComparedRow:
         """Build from the server's JSON."""
+        board = body.get("board")
         return cls(
             name=str(body["name"]),
             values=list(body.get("values", [])),
             differs=bool(body.get("differs", False)),
             best=list(body.get("best") or []),
             direction=str(body.get("direction") or ""),
+            key=str(body.get("key") or body["name"]),
+            board=int(board) if board is not None else None,
         )
 
 
@@ -417,7 +432,9 @@ class RunComparison:
     Attributes
     ----------
     runs : list of RunScore
-        The compared results, in the order given.
+        The compared runs, in the order given. A run logged to several of your boards is one
+        run: its ``metrics`` hold the union of its boards' metrics (keyed by the rows' labels)
+        and ``boards`` their ids; its other fields are those of its first board's result.
     metrics : list of ComparedRow
     lineage : list of ComparedRow
         Board, model, run, training run, checkpoint step, datasets, tags, time.
@@ -818,12 +835,16 @@ def compare_runs(
 ) -> RunComparison:
     """Compare 2-5 runs side by side: metrics, lineage and config, differences marked.
 
-    A run id stands for its result at the highest checkpoint step (the newest such result).
-    Without ``board``, run ids are looked up on your own metric leaderboards first, then on
-    every board you may see. A run id found on more than one of those boards is ambiguous: the
-    server answers with a `ConflictError` (code ``ambiguous_run``) that lists the boards, and
-    you say which with ``board=`` (an id or a `ModelLeaderboard`). Runs on boards you may not
-    see are a `NotFoundError`.
+    On each board a run id stands for its result at the highest checkpoint step (the newest
+    such result). Without ``board``, run ids are looked up on your own metric leaderboards
+    first, then on every board you may see. A run logged to several of your boards (such as
+    ``ModelLeaderboard("accuracy")`` and ``ModelLeaderboard("f1")``, two boards) is compared as
+    one run with the metrics of all of them; a metric name two of its boards share is shown
+    once per board, labelled ``"accuracy (board name)"``. ``board=`` (an id or a
+    `ModelLeaderboard`) restricts the comparison to one board. A run id on no board of yours but
+    on boards of several other owners is ambiguous: a `ConflictError` (code ``ambiguous_run``)
+    that lists the boards, answered by ``board=``. Runs on boards you may not see are a
+    `NotFoundError`.
 
     Parameters
     ----------
