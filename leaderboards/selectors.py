@@ -12,8 +12,22 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    Count,
+    F,
+    FloatField,
+    Func,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    Window,
+)
+from django.db.models.functions import Coalesce, Floor, Least, RowNumber
 
 from config.errors import Forbidden, NotFound
 
@@ -75,13 +89,48 @@ def leaderboard_prompts(*, leaderboard: Leaderboard) -> list[Prompt]:
     return [p for p in prompts if leaderboard.allows_tags(p.tags)]
 
 
-def leaderboard_prompt_ids(*, leaderboard: Leaderboard, tags: list[str] | None = None) -> list[int]:
-    """Ids of the leaderboard's prompts, narrowed to prompts carrying any of `tags` if given."""
-    prompts = leaderboard_prompts(leaderboard=leaderboard)
-    if tags:
+@dataclass(frozen=True)
+class BoardPrompts:
+    """Ids and tags of a leaderboard's prompts in their order, without the texts.
+
+    What the public pages need from every prompt (tag counts, the prompts of some tags, how many
+    there are, which to show on a page) is read once per request in one light query; the texts
+    are read only for the prompts a page shows (`prompts_shown`).
+    """
+
+    ids: list[int]
+    tags: list[list[str]]
+
+    def tag_counts(self) -> list[tuple[str, int]]:
+        """Every tag with how many prompts carry it, most used first."""
+        counter: Counter[str] = Counter()
+        for tags in self.tags:
+            counter.update(set(tags))
+        return sorted(counter.items(), key=lambda item: (-item[1], item[0]))
+
+    def ids_tagged(self, tags: list[str]) -> list[int]:
+        """Ids of the prompts carrying any of `tags`."""
         wanted = set(tags)
-        prompts = [p for p in prompts if wanted & set(p.tags)]
-    return [p.pk for p in prompts]
+        return [pk for pk, own in zip(self.ids, self.tags, strict=True) if wanted & set(own)]
+
+
+def board_prompts(*, leaderboard: Leaderboard) -> BoardPrompts:
+    """The ids and tags of the prompts this leaderboard's included/excluded tags allow."""
+    ids, tags = [], []
+    for pk, own in (
+        Prompt.objects.filter(benchmark_id=leaderboard.benchmark_id)
+        .order_by("position")
+        .values_list("id", "tags")
+    ):
+        if leaderboard.allows_tags(own):
+            ids.append(pk)
+            tags.append(own)
+    return BoardPrompts(ids=ids, tags=tags)
+
+
+def prompts_shown(*, prompt_ids: list[int]) -> list[Prompt]:
+    """The prompts of `prompt_ids` (a page's worth) in their order, with their texts."""
+    return list(Prompt.objects.filter(pk__in=prompt_ids).order_by("position"))
 
 
 # ---------------------------------------------------------------- public pages
@@ -168,22 +217,16 @@ def rated_rows(standings: StandingsView) -> list[StandingsRow]:
     return [row for row in standings.rows if row.score is not None]
 
 
-def snapshot_latest_id(*, leaderboard: Leaderboard) -> int | None:
-    """Id of the leaderboard's newest published snapshot (one indexed query), or None."""
-    return (
+def snapshot_latest_version(*, leaderboard: Leaderboard) -> tuple[int | None, bool]:
+    """Id of the leaderboard's newest published snapshot and whether its rank intervals are in
+    (one indexed query): the page refreshes when either changes. (None, False) before any."""
+    latest = (
         RatingSnapshot.objects.filter(leaderboard=leaderboard)
         .order_by("-created", "-id")
-        .values_list("id", flat=True)
+        .values_list("id", "has_bootstrap")
         .first()
     )
-
-
-def leaderboard_tag_counts(*, leaderboard: Leaderboard) -> list[tuple[str, int]]:
-    """The tags of the leaderboard's prompts with how many prompts carry each, most used first."""
-    counter: Counter[str] = Counter()
-    for prompt in leaderboard_prompts(leaderboard=leaderboard):
-        counter.update(set(prompt.tags))
-    return sorted(counter.items(), key=lambda item: (-item[1], item[0]))
+    return latest if latest is not None else (None, False)
 
 
 @dataclass(frozen=True)
@@ -475,15 +518,81 @@ class HistoryPoint:
     votes: int
 
 
-def model_history(*, leaderboard: Leaderboard, model_id: int) -> list[HistoryPoint]:
-    """The model's score, interval, rank and votes in every kept snapshot, oldest first."""
+# The model page's plot reads well with a few hundred points; the rater keeps every snapshot of
+# the last day (one every few seconds on a busy board), which would be ~17,000 points and 2 MB.
+HISTORY_MAX_POINTS = 400
+
+
+class EpochSeconds(Func):
+    """Seconds since 1970 (UTC) of a datetime expression, as a float, on PostgreSQL and SQLite."""
+
+    arity = 1
+    output_field = FloatField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler,
+            connection,
+            template="EXTRACT(EPOCH FROM %(expressions)s)::double precision",
+            **extra,
+        )
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        # Django stores SQLite datetimes as UTC text, which julianday() reads; 2440587.5 is
+        # the Julian day of 1970-01-01T00:00Z.
+        return self.as_sql(
+            compiler,
+            connection,
+            template="((julianday(%(expressions)s) - 2440587.5) * 86400.0)",
+            **extra,
+        )
+
+
+def model_history(
+    *, leaderboard: Leaderboard, model_id: int, max_points: int = HISTORY_MAX_POINTS
+) -> list[HistoryPoint]:
+    """The model's score, interval, rank and votes over time, oldest first, in at most
+    `max_points` points (at least 2).
+
+    With more kept snapshots than that, the time from the first to the latest is cut into
+    `max_points - 1` equal spans and the database returns the newest point of each span, plus
+    the very first point: the line keeps its start and its current value, and a burst of
+    snapshots in the last day weighs no more than a quiet week. One query reading at most
+    `max_points + 1` rows when the history is short; otherwise two more (its time range, then
+    the chosen rows), with the thinning done in the database.
+    """
+    rows = Rating.objects.filter(
+        model_id=model_id, snapshot__leaderboard=leaderboard, score__isnull=False
+    )
+    fields = ("snapshot__created", "rank", "score", "ci_low", "ci_high", "votes")
+    ordered = rows.order_by("snapshot__created", "snapshot_id")
+    found = list(ordered.values_list(*fields)[: max_points + 1])
+    if len(found) > max_points:
+        span = rows.aggregate(first=Min("snapshot__created"), last=Max("snapshot__created"))
+        first: datetime = span["first"]
+        spans = max(max_points - 1, 1)
+        width = max((span["last"] - first).total_seconds() / spans, 1e-6)
+        bucket = Least(
+            Floor((EpochSeconds("snapshot__created") - first.timestamp()) / width),
+            Value(spans - 1),
+        )
+        found = list(
+            ordered.annotate(
+                newest=Window(
+                    RowNumber(),
+                    partition_by=[bucket],
+                    order_by=[F("snapshot__created").desc(), F("snapshot_id").desc()],
+                )
+            )
+            .filter(Q(newest=1) | Q(snapshot__created=first))
+            .values_list(*fields)
+        )
+        # Snapshots published in the same instant as the first would each pass the filter.
+        while len(found) > max_points and found[1][0] == found[0][0]:
+            del found[1]
     return [
         HistoryPoint(at=at, rank=rank, score=score, ci_low=low, ci_high=high, votes=votes)
-        for at, rank, score, low, high, votes in Rating.objects.filter(
-            model_id=model_id, snapshot__leaderboard=leaderboard, score__isnull=False
-        )
-        .order_by("snapshot__created", "snapshot_id")
-        .values_list("snapshot__created", "rank", "score", "ci_low", "ci_high", "votes")
+        for at, rank, score, low, high, votes in found
     ]
 
 

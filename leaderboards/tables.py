@@ -114,8 +114,11 @@ def standings_rows_html(
             ),
             "votes": count(row.votes),
             "win_rate": percent(row.win_rate),
+            # data-rank is what the page's script sorts the column by (empty: unranked there).
             "siblings": "".join(
-                f'<td class="num col-sibling">{rank(s.ranks.get(row.model_id))}</td>'
+                f'<td class="num col-sibling" data-sibling="{s.leaderboard.pk}" '
+                f'data-rank="{s.ranks.get(row.model_id) or ""}">'
+                f"{rank(s.ranks.get(row.model_id))}</td>"
                 for s in siblings
             ),
             "bar": (

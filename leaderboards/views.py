@@ -13,7 +13,9 @@ from typing import Any
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.text import Truncator
 from django.views.decorators.http import require_GET
 
 from config.errors import NotFound
@@ -21,16 +23,16 @@ from evaluation.selectors import StandingsRow, StandingsView, standings_get
 
 # The media view's response helper: one place decides the headers media is served with.
 from evaluation.views import _media_response as media_response
-from leaderboards.models import Leaderboard, Prompt
+from leaderboards.models import Leaderboard
 from leaderboards.selectors import (
     INDEX_SORTS,
+    BoardPrompts,
     HeadToHead,
+    SiblingBoard,
     Tally,
+    board_prompts,
     head_to_head,
     leaderboard_get,
-    leaderboard_prompt_ids,
-    leaderboard_prompts,
-    leaderboard_tag_counts,
     leaderboards_listed,
     leaderboards_prompt_counts,
     model_history,
@@ -38,9 +40,10 @@ from leaderboards.selectors import (
     model_report,
     output_for_page,
     prompt_results,
+    prompts_shown,
     rated_rows,
     sibling_boards,
-    snapshot_latest_id,
+    snapshot_latest_version,
 )
 from leaderboards.tables import head_to_head_rows_html, standings_rows_html
 
@@ -51,6 +54,7 @@ H2H_TABLE_MAX = 20
 PROMPTS_SHOWN = 30
 LIVE_REFRESH_SECONDS = 15
 MODEL_OUTPUTS_PAGE_SIZE = 24
+MODEL_HISTORY_ROWS = 10
 # Per-prompt pages hold about this many outputs, so a 200-model board shows one prompt a page.
 GALLERY_OUTPUTS_PER_PAGE = 120
 
@@ -63,6 +67,8 @@ STANDINGS_SORTS: dict[str, tuple[str, Any, bool]] = {
     "votes": ("Votes", lambda r: r.votes, True),
     "win_rate": ("Win rate", lambda r: r.win_rate, True),
 }
+# The "Rank on <other question>" columns sort as `on-<that leaderboard's id>`, best rank first.
+SIBLING_SORT = "on-{}"
 
 
 def _board(request: HttpRequest, leaderboard_id: int) -> Leaderboard:
@@ -84,11 +90,9 @@ def _shows_prompts(request: HttpRequest, leaderboard: Leaderboard) -> bool:
     return leaderboard.show_prompt or _is_owner(request, leaderboard)
 
 
-def _tags(
-    request: HttpRequest, leaderboard: Leaderboard
-) -> tuple[list[str], list[tuple[str, int]]]:
+def _tags(request: HttpRequest, prompts: BoardPrompts) -> tuple[list[str], list[tuple[str, int]]]:
     """The visitor's tag filter, keeping only tags the board's prompts carry, and all tags."""
-    available = leaderboard_tag_counts(leaderboard=leaderboard)
+    available = prompts.tag_counts()
     known = {tag for tag, _ in available}
     wanted = [t for t in dict.fromkeys(request.GET.getlist("tag")) if t in known]
     return wanted, available
@@ -141,35 +145,69 @@ def index(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _sorted_rows(rows: list[StandingsRow], sort: str, descending: bool) -> list[StandingsRow]:
+def _sort_state(request: HttpRequest, siblings: list[SiblingBoard]) -> tuple[str, bool]:
+    """The standings' sort column and direction; unknown values fall back to the ranking."""
+    sort = request.GET.get("sort", "rank")
+    if sort not in STANDINGS_SORTS and sort not in {
+        SIBLING_SORT.format(s.leaderboard.pk) for s in siblings
+    }:
+        sort = "rank"
+    first_desc = STANDINGS_SORTS[sort][2] if sort in STANDINGS_SORTS else False
+    return sort, request.GET.get("dir", "desc" if first_desc else "asc") == "desc"
+
+
+def _sorted_rows(
+    rows: list[StandingsRow], sort: str, descending: bool, siblings: list[SiblingBoard]
+) -> list[StandingsRow]:
     if sort == "rank":
         ordered = list(rows)  # display order already: by part, rank, score
         return ordered[::-1] if descending else ordered
-    key = STANDINGS_SORTS[sort][1]
+    if sort in STANDINGS_SORTS:
+        key = STANDINGS_SORTS[sort][1]
+    else:
+        ranks = next(s.ranks for s in siblings if SIBLING_SORT.format(s.leaderboard.pk) == sort)
+
+        def key(row: StandingsRow) -> int | None:
+            return ranks.get(row.model_id)
+
     rated = [r for r in rows if key(r) is not None]
     missing = [r for r in rows if key(r) is None]
     return sorted(rated, key=key, reverse=descending) + missing
 
 
-def _sort_headers(request: HttpRequest, sort: str, descending: bool) -> list[dict[str, Any]]:
+def _sort_headers(
+    request: HttpRequest, sort: str, descending: bool, siblings: list[SiblingBoard]
+) -> list[dict[str, Any]]:
+    columns = [
+        (key, label, first_desc, "", f"col-{key}" + ("" if key == "model" else " num"))
+        for key, (label, _, first_desc) in STANDINGS_SORTS.items()
+    ]
+    columns += [
+        (
+            SIBLING_SORT.format(s.leaderboard.pk),
+            f"Rank on {Truncator(s.leaderboard.name).chars(40)}",
+            False,
+            f"Rank on {s.leaderboard.name}: \u201c{s.leaderboard.instruction}\u201d",
+            "num col-sibling",
+        )
+        for s in siblings
+    ]
     headers = []
-    for key, (label, _, first_desc) in STANDINGS_SORTS.items():
+    for key, label, first_desc, title, classes in columns:
         active = key == sort
         next_desc = (not descending) if active else first_desc
         headers.append(
             {
                 "key": key,
                 "label": label,
+                "title": title,
+                "classes": classes,
                 "url": _query(request, sort=key, dir="desc" if next_desc else "asc") + "#standings",
                 "aria": ("descending" if descending else "ascending") if active else "none",
                 "first": "desc" if first_desc else "asc",
             }
         )
     return headers
-
-
-def _plot_rows(standings: StandingsView) -> list[dict[str, Any]]:
-    return [asdict(row) for row in standings.rows]
 
 
 def _h2h_size(request: HttpRequest) -> int:
@@ -189,24 +227,30 @@ def _description(leaderboard: Leaderboard, standings: StandingsView) -> str:
     if rated:
         leader = rated[0]
         text += f"; leader {leader.model} ({leader.score:.0f})"
-    return f"{text}. “{leaderboard.instruction}”"[:300]
+    return f"{text}. \u201c{leaderboard.instruction}\u201d"[:300]
 
 
 @dataclass(frozen=True)
 class BoardNumbers:
-    """The numbers of a leaderboard page: standings (maybe tag-filtered) and head-to-head."""
+    """The numbers of a leaderboard page: standings (maybe tag-filtered) and head-to-head.
+
+    `published_snapshot_id` and `published_bootstrap` name the newest published snapshot and
+    whether its rank intervals are in: the live refresh redraws when either changes.
+    """
 
     tags: list[str]
     available_tags: list[tuple[str, int]]
     standings: StandingsView
     h2h: HeadToHead
     published_snapshot_id: int | None
+    published_bootstrap: bool
     prompt_count: int | None
 
     def as_json(self) -> dict[str, Any]:
         return {
             "leaderboard_id": self.standings.leaderboard_id,
             "snapshot_id": self.published_snapshot_id,
+            "has_bootstrap": self.published_bootstrap,
             "computed_at": (
                 self.standings.computed_at.isoformat() if self.standings.computed_at else None
             ),
@@ -218,88 +262,105 @@ class BoardNumbers:
         }
 
 
-def _board_numbers(request: HttpRequest, leaderboard: Leaderboard) -> BoardNumbers:
-    tags, available_tags = _tags(request, leaderboard)
+def _board_numbers(
+    request: HttpRequest, leaderboard: Leaderboard, prompts: BoardPrompts
+) -> BoardNumbers:
+    tags, available_tags = _tags(request, prompts)
     standings = standings_get(leaderboard=leaderboard, tags=tags or None)
-    prompt_ids = leaderboard_prompt_ids(leaderboard=leaderboard, tags=tags) if tags else None
+    prompt_ids = prompts.ids_tagged(tags) if tags else None
     h2h = head_to_head(
         leaderboard=leaderboard,
         standings=standings,
         limit=_h2h_size(request),
         prompt_ids=prompt_ids,
     )
+    published = (
+        snapshot_latest_version(leaderboard=leaderboard)
+        if tags
+        else (standings.snapshot_id, standings.has_bootstrap)
+    )
     return BoardNumbers(
         tags=tags,
         available_tags=available_tags,
         standings=standings,
         h2h=h2h,
-        published_snapshot_id=(
-            snapshot_latest_id(leaderboard=leaderboard) if tags else standings.snapshot_id
-        ),
+        published_snapshot_id=published[0],
+        published_bootstrap=published[1],
         prompt_count=len(prompt_ids) if prompt_ids is not None else None,
     )
+
+
+def _kept_state(request: HttpRequest, *names: str) -> list[tuple[str, str]]:
+    """The query parameters `names` as (name, value) pairs, for a form's hidden inputs."""
+    return [(name, value) for name in names for value in request.GET.getlist(name)]
+
+
+def _standings_context(
+    request: HttpRequest, leaderboard: Leaderboard, prompts: BoardPrompts
+) -> dict[str, Any]:
+    """What the standings table, its notices and the head-to-head table are drawn from: the
+    page renders it whole, the live refresh re-renders the same parts (`leaderboard_data`)."""
+    numbers = _board_numbers(request, leaderboard, prompts)
+    standings = numbers.standings
+    siblings = sibling_boards(leaderboard=leaderboard)
+    sort, descending = _sort_state(request, siblings)
+    return {
+        "leaderboard": leaderboard,
+        "board_url": reverse("page-leaderboard", args=[leaderboard.pk]),
+        "numbers": numbers,
+        "standings": standings,
+        "rated": rated_rows(standings),
+        "sort": sort,
+        "descending": descending,
+        "table": standings_rows_html(
+            rows=_sorted_rows(standings.rows, sort, descending, siblings),
+            standings=standings,
+            siblings=siblings,
+            model_href=reverse("page-model", args=[leaderboard.pk, 0]).replace("/0/", "/{}/"),
+            min_votes=leaderboard.min_votes,
+        ),
+        "headers": _sort_headers(request, sort, descending, siblings),
+        "h2h": numbers.h2h,
+        # Larger matrices are for the heatmap only: a 50 x 50 table reads badly and renders
+        # slowly.
+        "h2h_table": (
+            head_to_head_rows_html(numbers.h2h) if len(numbers.h2h.rows) <= H2H_TABLE_MAX else []
+        ),
+        "h2h_table_max": H2H_TABLE_MAX,
+        "siblings": siblings,
+        "tags": numbers.tags,
+    }
 
 
 @require_GET
 def leaderboard_detail(request: HttpRequest, leaderboard_id: int) -> HttpResponse:
     """The standings with intervals, plots, head-to-head, sibling questions and prompts."""
     leaderboard = _board(request, leaderboard_id)
-    numbers = _board_numbers(request, leaderboard)
-    standings = numbers.standings
-    sort = request.GET.get("sort", "rank")
-    if sort not in STANDINGS_SORTS:
-        sort = "rank"
-    descending = request.GET.get("dir", "desc" if STANDINGS_SORTS[sort][2] else "asc") == "desc"
-    siblings = sibling_boards(leaderboard=leaderboard)
-    table = standings_rows_html(
-        rows=_sorted_rows(standings.rows, sort, descending),
-        standings=standings,
-        siblings=siblings,
-        model_href=reverse("page-model", args=[leaderboard.pk, 0]).replace("/0/", "/{}/"),
-        min_votes=leaderboard.min_votes,
-    )
-    prompts: list[Prompt] = []
-    prompt_total = 0
-    if _shows_prompts(request, leaderboard):
-        all_prompts = leaderboard_prompts(leaderboard=leaderboard)
-        prompt_total = len(all_prompts)
-        prompts = all_prompts[:PROMPTS_SHOWN]
-    data_query = _query(request, sort=None, dir=None)
+    prompts = board_prompts(leaderboard=leaderboard)
+    context = _standings_context(request, leaderboard, prompts)
+    numbers: BoardNumbers = context["numbers"]
+    shows_prompts = _shows_prompts(request, leaderboard)
     return render(
         request,
         "leaderboards/leaderboard.html",
         {
-            "leaderboard": leaderboard,
-            "board_url": reverse("page-leaderboard", args=[leaderboard.pk]),
-            "numbers": numbers,
-            "standings": standings,
-            "rated": rated_rows(standings),
-            "table": table,
-            "headers": _sort_headers(request, sort, descending),
-            "h2h": numbers.h2h,
-            # Larger matrices are for the heatmap only: a 50 x 50 table reads badly and renders
-            # slowly.
-            "h2h_table": (
-                head_to_head_rows_html(numbers.h2h)
-                if len(numbers.h2h.rows) <= H2H_TABLE_MAX
-                else []
-            ),
-            "h2h_table_max": H2H_TABLE_MAX,
+            **context,
             "h2h_sizes": HEAD_TO_HEAD_SIZES,
             "h2h_size": _h2h_size(request),
-            "siblings": siblings,
-            "tags": numbers.tags,
+            # Each form keeps what the other controls chose (JavaScript keeps sort and dir up
+            # to date when it sorts in the page).
+            "tag_filter_keeps": _kept_state(request, "sort", "dir", "h2h"),
+            "h2h_form_keeps": _kept_state(request, "tag", "sort", "dir"),
             "available_tags": numbers.available_tags,
-            "clear_url": (
-                reverse("page-leaderboard", args=[leaderboard.pk]) if numbers.tags else None
+            "clear_url": _query(request, tag=None) + "#standings" if numbers.tags else None,
+            "prompts": (
+                prompts_shown(prompt_ids=prompts.ids[:PROMPTS_SHOWN]) if shows_prompts else []
             ),
-            "prompts": prompts,
-            "prompt_total": prompt_total,
-            "description": _description(leaderboard, standings),
+            "prompt_total": len(prompts.ids) if shows_prompts else 0,
+            "description": _description(leaderboard, numbers.standings),
             "page_data": {
                 **numbers.as_json(),
-                "data_url": reverse("page-leaderboard-data", args=[leaderboard.pk])
-                + (data_query if data_query != "?" else ""),
+                "data_url": reverse("page-leaderboard-data", args=[leaderboard.pk]),
                 "standings_url": reverse("leaderboard-standings", args=[leaderboard.pk]),
                 "model_url": reverse("page-model", args=[leaderboard.pk, 0]),
                 "refresh_seconds": LIVE_REFRESH_SECONDS,
@@ -313,10 +374,28 @@ def leaderboard_data(request: HttpRequest, leaderboard_id: int) -> JsonResponse:
     """The numbers the leaderboard page draws (standings, head-to-head), for its live refresh.
 
     The page polls the standings API to learn that a new snapshot is out, then reads this once.
-    Takes the page's own `tag` and `h2h` parameters.
+    Takes the page's own `tag`, `h2h`, `sort` and `dir` parameters; with `html=1` it adds the
+    standings table, its notices and the head-to-head table as the page renders them, so the
+    page swaps them in (new models, rank intervals, ranks on the other questions) without a
+    reload.
     """
     leaderboard = _board(request, leaderboard_id)
-    return JsonResponse(_board_numbers(request, leaderboard).as_json())
+    html = request.GET.get("html", "0")
+    if html not in ("0", "1"):
+        return JsonResponse(
+            {"detail": f"html: must be 1 (add the page's HTML parts) or 0, not {html[:20]!r}"},
+            status=400,
+        )
+    prompts = board_prompts(leaderboard=leaderboard)
+    if html == "0":
+        return JsonResponse(_board_numbers(request, leaderboard, prompts).as_json())
+    context = _standings_context(request, leaderboard, prompts)
+    data = context["numbers"].as_json()
+    data["html"] = {
+        part: render_to_string(f"leaderboards/_{part}.html", context, request).strip()
+        for part in ("standings_table", "standings_notices", "h2h_table")
+    }
+    return JsonResponse(data)
 
 
 def _gallery_page_size(n_models: int) -> int:
@@ -327,20 +406,20 @@ def _gallery_page_size(n_models: int) -> int:
 def prompt_gallery(request: HttpRequest, leaderboard_id: int) -> HttpResponse:
     """Per-prompt results: every model's output on each prompt with its win rate there."""
     leaderboard = _board(request, leaderboard_id)
-    tags, available_tags = _tags(request, leaderboard)
+    prompts = board_prompts(leaderboard=leaderboard)
+    tags, available_tags = _tags(request, prompts)
     standings = standings_get(leaderboard=leaderboard)
-    prompts = leaderboard_prompts(leaderboard=leaderboard)
-    if tags:
-        wanted = set(tags)
-        prompts = [p for p in prompts if wanted & set(p.tags)]
+    prompt_ids = prompts.ids_tagged(tags) if tags else prompts.ids
     single = request.GET.get("prompt", "")
     if single.isdigit():
-        prompts = [p for p in prompts if p.pk == int(single)]
-    page = Paginator(prompts, _gallery_page_size(len(standings.rows))).get_page(
+        prompt_ids = [pk for pk in prompt_ids if pk == int(single)]
+    page = Paginator(prompt_ids, _gallery_page_size(len(standings.rows))).get_page(
         request.GET.get("page")
     )
     results = prompt_results(
-        leaderboard=leaderboard, prompts=list(page.object_list), standings=standings
+        leaderboard=leaderboard,
+        prompts=prompts_shown(prompt_ids=list(page.object_list)),
+        standings=standings,
     )
     return render(
         request,
@@ -355,9 +434,11 @@ def prompt_gallery(request: HttpRequest, leaderboard_id: int) -> HttpResponse:
             "available_tags": available_tags,
             "show_prompts": _shows_prompts(request, leaderboard),
             "show_assets": leaderboard.show_prompt_asset or _is_owner(request, leaderboard),
-            "prompt_count": len(prompts),
+            "prompt_count": len(prompt_ids),
             "clear_url": (
-                reverse("page-prompts", args=[leaderboard.pk]) if tags or single.isdigit() else None
+                _query(request, tag=None, prompt=None, page=None)
+                if tags or single.isdigit()
+                else None
             ),
             "prev_url": _query(request, page=page.previous_page_number())
             if page.has_previous()
@@ -376,9 +457,9 @@ def model_detail(request: HttpRequest, leaderboard_id: int, model_id: int) -> Ht
         raise Http404("no such model on this leaderboard")
     report = model_report(leaderboard=leaderboard, model_id=model_id, standings=standings)
     history = model_history(leaderboard=leaderboard, model_id=model_id)
-    prompts = leaderboard_prompts(leaderboard=leaderboard)
-    page = Paginator(prompts, MODEL_OUTPUTS_PAGE_SIZE).get_page(request.GET.get("page"))
-    page_prompts = list(page.object_list)
+    prompts = board_prompts(leaderboard=leaderboard)
+    page = Paginator(prompts.ids, MODEL_OUTPUTS_PAGE_SIZE).get_page(request.GET.get("page"))
+    page_prompts = prompts_shown(prompt_ids=list(page.object_list))
     outputs = model_outputs(model_id=model_id, prompt_ids=[p.pk for p in page_prompts])
     siblings = sibling_boards(leaderboard=leaderboard)
     row = report.row
@@ -400,7 +481,7 @@ def model_detail(request: HttpRequest, leaderboard_id: int, model_id: int) -> Ht
             "row": row,
             "record": report.record,
             "history": history,
-            "recent_history": history[-10:][::-1],
+            "recent_history": history[-MODEL_HISTORY_ROWS:][::-1],
             "outputs": [
                 (p, outputs.get(p.pk), report.by_prompt.get(p.pk, Tally())) for p in page_prompts
             ],

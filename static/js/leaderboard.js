@@ -1,7 +1,9 @@
 /* Leaderboard page: interval plot, head-to-head heatmaps, client-side sorting of the standings
-   table, and live refresh (polls the standings API; on a new snapshot, reads the page's numbers
-   once and updates the table and plots in place). Without JavaScript the server-rendered table,
-   its sort links and its inline interval bars do the same job. */
+   table, and live refresh (polls the standings API; on a new snapshot or new rank intervals,
+   reads the page's numbers once, with the server's markup of the table, its notices and the
+   head-to-head table, and swaps those in: new models, rank ranges and ranks on the other
+   questions included, without a reload). Without JavaScript the server-rendered table, its sort
+   links and its inline interval bars do the same job. */
 (function () {
   "use strict";
   var V = window.Versus;
@@ -10,14 +12,16 @@
   V.ready(function () {
     var data = V.data();
     if (!data) return;
-    var table = document.getElementById("standings-table");
-    var state = { rows: data.rows, h2h: data.h2h, snapshot: data.snapshot_id, showAll: false, byId: {} };
+    function versionOf(snapshot, bootstrap) { return String(snapshot) + ":" + Boolean(bootstrap); }
+    var state = { rows: data.rows, h2h: data.h2h, version: versionOf(data.snapshot_id, data.has_bootstrap), showAll: false, byId: {} };
     function index(rows) {
       state.rows = rows;
       state.byId = {};
       rows.forEach(function (r) { state.byId[r.model_id] = r; });
     }
     index(data.rows);
+    // The table is swapped whole by the live refresh: always look it up.
+    function standingsTable() { return document.getElementById("standings-table"); }
 
     function modelUrl(id) { return data.model_url.replace(/\/0\/$/, "/" + id + "/"); }
 
@@ -26,6 +30,7 @@
       var node = document.getElementById("interval-plot");
       if (!node || !V.hasPlotly()) return;
       var rated = state.rows.filter(function (r) { return r.score !== null; });
+      if (!rated.length) return; // the section stays hidden until the first votes are counted
       var shown = state.showAll ? rated : rated.slice(0, INTERVAL_TOP);
       var c = V.colors();
       var trace = {
@@ -136,6 +141,11 @@
     function rowOf(tr) { return state.byId[tr.dataset.modelId] || {}; }
     function sortValue(tr, key) {
       if (key === "rank") return parseFloat(tr.dataset.order);
+      if (key.indexOf("on-") === 0) {
+        // Rank on another question of the benchmark: read from the cell, empty when unranked.
+        var cell = tr.querySelector('td[data-sibling="' + key.slice(3) + '"]');
+        return cell && cell.dataset.rank ? parseFloat(cell.dataset.rank) : null;
+      }
       var row = rowOf(tr);
       if (key === "model") return (row.model || "").toLowerCase();
       if (key === "interval") return row.ci_high === null || row.ci_high === undefined ? null : row.ci_high - row.ci_low;
@@ -143,18 +153,43 @@
       return value === null || value === undefined ? null : value;
     }
 
+    /* The forms of the other controls (tag filter, head-to-head size) carry the sort along. */
+    function keepSortInForms(key, dir) {
+      var plain = key === "rank" && dir === "asc";
+      document.querySelectorAll("form[data-keep-sort]").forEach(function (form) {
+        [["sort", key], ["dir", dir]].forEach(function (pair) {
+          var input = form.querySelector('input[type="hidden"][name="' + pair[0] + '"]');
+          if (plain) {
+            if (input) input.remove();
+            return;
+          }
+          if (!input) {
+            input = document.createElement("input");
+            input.type = "hidden";
+            input.name = pair[0];
+            form.insertBefore(input, form.firstChild);
+          }
+          input.value = pair[1];
+        });
+      });
+    }
+
     function sortTable(key, dir) {
+      var table = standingsTable();
       if (!table) return;
       var body = table.tBodies[0];
       var rows = Array.prototype.slice.call(body.rows);
+      function order(tr) { return parseFloat(tr.dataset.order); }
+      // As the server sorts: values in the chosen direction, ties and missing values in the
+      // published order, missing values last.
       rows.sort(function (a, b) {
         var x = sortValue(a, key), y = sortValue(b, key);
-        if (x === null && y === null) return parseFloat(a.dataset.order) - parseFloat(b.dataset.order);
+        if (x === null && y === null) return order(a) - order(b);
         if (x === null) return 1;
         if (y === null) return -1;
         var cmp = typeof x === "string" ? x.localeCompare(y) : x - y;
-        if (cmp === 0) cmp = parseFloat(a.dataset.order) - parseFloat(b.dataset.order);
-        return dir === "desc" ? -cmp : cmp;
+        if (cmp !== 0) return dir === "desc" ? -cmp : cmp;
+        return order(a) - order(b);
       });
       rows.forEach(function (tr) { body.appendChild(tr); });
       table.dataset.sort = key;
@@ -162,84 +197,105 @@
       table.querySelectorAll("th[data-sort-key]").forEach(function (th) {
         th.setAttribute("aria-sort", th.dataset.sortKey === key ? (dir === "desc" ? "descending" : "ascending") : "none");
       });
+      keepSortInForms(key, dir);
     }
 
-    if (table) {
-      table.querySelectorAll("th[data-sort-key] a").forEach(function (link) {
-        link.addEventListener("click", function (event) {
-          event.preventDefault();
-          var th = link.parentNode;
-          var key = th.dataset.sortKey;
-          var dir = table.dataset.sort === key ? (table.dataset.dir === "desc" ? "asc" : "desc") : th.dataset.first;
-          sortTable(key, dir);
-          var url = new URL(window.location.href);
-          url.searchParams.set("sort", key);
-          url.searchParams.set("dir", dir);
-          window.history.replaceState(null, "", url.pathname + url.search + "#standings");
-        });
-      });
-    }
+    // Delegated: the header is replaced with the table on every live refresh.
+    document.addEventListener("click", function (event) {
+      var link = event.target.closest ? event.target.closest("#standings-table th[data-sort-key] a") : null;
+      var table = standingsTable();
+      if (!link || !table) return;
+      event.preventDefault();
+      var th = link.parentNode;
+      var key = th.dataset.sortKey;
+      var dir = table.dataset.sort === key ? (table.dataset.dir === "desc" ? "asc" : "desc") : th.dataset.first;
+      sortTable(key, dir);
+      var url = new URL(window.location.href);
+      url.searchParams.set("sort", key);
+      url.searchParams.set("dir", dir);
+      window.history.replaceState(null, "", url.pathname + url.search + "#standings");
+    });
 
     /* ---------------------------------------------------------------- live refresh */
     var status = document.getElementById("live-status");
     function setStatus(text) { if (status) status.textContent = text; }
 
-    function setText(tr, field, text) {
-      var cell = tr.querySelector('[data-field="' + field + '"]');
-      if (cell && cell.textContent !== text) {
-        cell.textContent = text;
-        var target = cell.closest("td, th") || cell;
-        target.classList.remove("changed");
-        void target.offsetWidth;
-        target.classList.add("changed");
-      }
+    /* What each row shows, to mark the cells a refresh changed. */
+    function shownCells() {
+      var shown = {};
+      var table = standingsTable();
+      if (!table) return shown;
+      Array.prototype.forEach.call(table.tBodies[0].rows, function (tr) {
+        var cells = {};
+        tr.querySelectorAll("[data-field]").forEach(function (node) { cells[node.dataset.field] = node.textContent; });
+        shown[tr.dataset.modelId] = cells;
+      });
+      return shown;
     }
 
-    function applyRows(rows) {
-      if (!table) return true;
-      var body = table.tBodies[0];
-      if (rows.length !== body.rows.length) return false;
-      index(rows);
-      var rated = rows.filter(function (r) { return r.score !== null && r.ci_low !== null; });
-      var low = Math.min.apply(null, rated.map(function (r) { return r.ci_low; }));
-      var high = Math.max.apply(null, rated.map(function (r) { return r.ci_high; }));
-      var span = high - low || 1;
-      for (var k = 0; k < rows.length; k++) {
-        var r = rows[k];
-        var tr = body.querySelector('tr[data-model-id="' + r.model_id + '"]');
-        if (!tr) return false;
-        tr.dataset.order = k;
-        tr.classList.toggle("provisional", !!r.provisional);
-        setText(tr, "rank", r.rank === null ? "\u2013" : String(r.rank));
-        setText(tr, "score", V.fmt.score(r.score));
-        setText(tr, "votes", V.fmt.count(r.votes));
-        setText(tr, "win_rate", V.fmt.percent(r.win_rate));
-        var interval = tr.querySelector('[data-field="interval"]');
-        if (interval && r.score !== null) {
-          interval.innerHTML = '<span class="plus">+' + V.fmt.plus(r) + '</span> <span class="minus">\u2212' + V.fmt.minus(r) + "</span>";
-          interval.title = "95% interval " + V.fmt.score(r.ci_low) + " \u2013 " + V.fmt.score(r.ci_high);
-        }
-        var badge = tr.querySelector('[data-field="provisional"]');
-        if (badge && !r.provisional) badge.remove();
-        var bar = tr.querySelector(".ci-bar");
-        if (bar && r.score !== null && r.ci_low !== null) {
-          bar.firstElementChild.style.left = (100 * (r.ci_low - low) / span).toFixed(2) + "%";
-          bar.firstElementChild.style.width = Math.max(100 * (r.ci_high - r.ci_low) / span, 0.5).toFixed(2) + "%";
-          bar.lastElementChild.style.left = (100 * (r.score - low) / span).toFixed(2) + "%";
-        }
-      }
-      sortTable(table.dataset.sort || "rank", table.dataset.dir || "asc");
-      return true;
+    function markChanged(before) {
+      var table = standingsTable();
+      if (!table) return;
+      Array.prototype.forEach.call(table.tBodies[0].rows, function (tr) {
+        var old = before[tr.dataset.modelId];
+        tr.querySelectorAll("[data-field]").forEach(function (node) {
+          if (old && old[node.dataset.field] === node.textContent) return;
+          var target = node.closest("td, th") || node;
+          target.classList.add("changed");
+        });
+      });
     }
 
-    function setStats(voteCount, at) {
+    /* Replace the element of the same id with the server's fresh markup of it. */
+    function swap(html) {
+      var holder = document.createElement("div");
+      holder.innerHTML = html.trim();
+      var fresh = holder.firstElementChild;
+      var old = fresh && fresh.id ? document.getElementById(fresh.id) : null;
+      if (!old) return;
+      var details = old.querySelector("details");
+      var opened = details && details.open;
+      old.replaceWith(fresh);
+      var again = opened ? fresh.querySelector("details") : null;
+      if (again) again.open = true;
+    }
+
+    function setStats(numbers) {
+      var models = document.querySelector('[data-stat="models"]');
+      if (models) models.textContent = V.fmt.count(numbers.rows.length);
       var votes = document.querySelector('[data-stat="votes"]');
-      if (votes) votes.textContent = V.fmt.count(voteCount);
+      if (votes) votes.textContent = V.fmt.count(numbers.vote_count);
       var updated = document.querySelector('[data-stat="updated"]');
-      if (updated && at) {
-        var when = new Date(at);
-        updated.innerHTML = '<time datetime="' + V.escape(at) + '">' + V.escape(when.toLocaleTimeString()) + "</time>";
+      if (updated && numbers.computed_at) {
+        var when = new Date(numbers.computed_at);
+        updated.innerHTML = '<time datetime="' + V.escape(numbers.computed_at) + '">' + V.escape(when.toLocaleTimeString()) + "</time>";
       }
+    }
+
+    function apply(numbers) {
+      var before = shownCells();
+      index(numbers.rows);
+      state.h2h = numbers.h2h;
+      swap(numbers.html.standings_notices);
+      swap(numbers.html.standings_table);
+      swap(numbers.html.h2h_table);
+      markChanged(before);
+      setStats(numbers);
+      var rated = numbers.rows.some(function (r) { return r.score !== null; });
+      ["intervals", "head-to-head"].forEach(function (id) {
+        var section = document.getElementById(id);
+        if (section) section.hidden = !rated;
+      });
+      drawIntervals();
+      drawH2H();
+    }
+
+    /* The page's numbers for its current tags, head-to-head size and sort (the address bar
+       holds them: sorting in the page updates it), with the server's markup. */
+    function dataUrl() {
+      var params = new URLSearchParams(window.location.search);
+      params.set("html", "1");
+      return data.data_url + "?" + params.toString();
     }
 
     function getJson(url) {
@@ -251,28 +307,17 @@
 
     var busy = false;
     function refresh() {
-      if (busy || document.hidden || !data.standings_url) return;
+      if (busy || document.hidden || !data.standings_url) return Promise.resolve();
       busy = true;
-      getJson(data.standings_url)
+      return getJson(data.standings_url)
         .then(function (published) {
-          if (published.snapshot === state.snapshot) {
+          if (versionOf(published.snapshot, published.has_bootstrap) === state.version) {
             setStatus("Live · checked " + new Date().toLocaleTimeString());
             return null;
           }
-          var filtered = data.tags && data.tags.length;
-          if (!filtered) {
-            if (!applyRows(published.rows)) { window.location.reload(); return null; }
-            setStats(published.vote_count, published.computed_at);
-          }
-          return getJson(data.data_url).then(function (numbers) {
-            if (filtered) {
-              if (!applyRows(numbers.rows)) { window.location.reload(); return; }
-              setStats(numbers.vote_count, numbers.computed_at);
-            }
-            state.h2h = numbers.h2h;
-            state.snapshot = published.snapshot;
-            drawIntervals();
-            drawH2H();
+          return getJson(dataUrl()).then(function (numbers) {
+            apply(numbers);
+            state.version = versionOf(numbers.snapshot_id, numbers.has_bootstrap);
             setStatus("Live · new votes counted at " + new Date().toLocaleTimeString());
           });
         })

@@ -3,20 +3,22 @@
 A leaderboard with six models and real votes (GenAI-Arena battles, or simulated ones without the
 shared data folder) is rated by the real rater; the test reads the index, the leaderboard page,
 the per-prompt view and a model page, compares what they show with the API, watches the page
-pick up new votes without a reload, and saves screenshots under the test's tmp_path.
+pick up new votes, rank intervals and a new model without a reload, and saves screenshots under
+the test's tmp_path. Every request the browser makes goes to the live server: no CDN.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from evaluation.models import Model, PairCount, Vote
-from evaluation.services.ratings import ratings_recompute
+from evaluation.services.ratings import ratings_bootstrap, ratings_recompute
 from leaderboards.selectors import tally_of
-from tests.leaderboards.pages_votes import board_with_votes
+from tests.leaderboards.pages_votes import add_simulated_votes, board_with_votes, snapshot_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -46,6 +48,8 @@ def _table(page: Any) -> list[dict[str, str]]:
             interval: tr.querySelector('[data-field="interval"]').textContent.trim(),
             votes: tr.querySelector('[data-field="votes"]').textContent.trim(),
             win_rate: tr.querySelector('[data-field="win_rate"]').textContent.trim(),
+            rank_range: (tr.querySelector('.rank-range') || {textContent: ''}).textContent.trim(),
+            siblings: [...tr.querySelectorAll('td[data-sibling]')].map(td => td.textContent.trim()),
         }))""",
     )
 
@@ -62,6 +66,25 @@ def _assert_table_matches(page: Any, api_rows: list[dict[str, Any]]) -> None:
         assert cell["interval"].split() == [plus, minus]
         assert cell["votes"] == f"{row['votes']:,}"
         assert cell["win_rate"] == _fmt_percent(row["win_rate"])
+        low, high = row["rank_low"], row["rank_high"]
+        assert cell["rank_range"] == ("" if low is None else f"{low}\u2013{high}")
+
+
+def _assert_sibling_ranks(page: Any, sibling_rows: list[dict[str, Any]]) -> None:
+    ranks = {r["model_id"]: r["rank"] for r in sibling_rows}
+    for cell in _table(page):
+        rank = ranks.get(int(cell["model_id"]))
+        assert cell["siblings"] == ["\u2013" if rank is None else str(rank)], cell["model"]
+
+
+def _outside(requests: list[str], base: str) -> list[str]:
+    """The requested addresses that are not the live server's (data: and blob: stay local)."""
+    host = urlsplit(base).netloc
+    return [
+        url
+        for url in requests
+        if urlsplit(url).scheme not in ("data", "blob") and urlsplit(url).netloc != host
+    ]
 
 
 def test_it_shows_the_standings_api_numbers_on_every_page(
@@ -72,8 +95,12 @@ def test_it_shows_the_standings_api_numbers_on_every_page(
     assert len(models) >= 5
     base = live_server.url
     standings_url = f"{base}/api/v1/leaderboards/{leaderboard.pk}/standings/"
+    sibling = leaderboard.benchmark.leaderboards.exclude(pk=leaderboard.pk).get()
+    sibling_url = f"{base}/api/v1/leaderboards/{sibling.pk}/standings/"
     errors: list[str] = []
+    requests: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.context.on("request", lambda request: requests.append(request.url))
 
     # Index: the board is listed with its counts.
     page.goto(f"{base}/")
@@ -99,7 +126,12 @@ def test_it_shows_the_standings_api_numbers_on_every_page(
     shown_votes = [int(r["votes"].replace(",", "")) for r in _table(page)]
     assert shown_votes == sorted(shown_votes, reverse=True)
     assert "sort=votes" in page.url
+    # The other controls' forms now carry that sort, so applying them keeps it.
+    for form in ("form.tag-filter", 'form[action="#head-to-head"]'):
+        assert page.locator(f'{form} input[name="sort"]').get_attribute("value") == "votes"
+        assert page.locator(f'{form} input[name="dir"]').get_attribute("value") == "desc"
     page.click('th[data-sort-key="rank"] a')
+    assert page.locator('form.tag-filter input[name="sort"]').count() == 0
     page.screenshot(path=str(tmp_path / "leaderboard.png"), full_page=True)
 
     # New votes arrive: the page refreshes its numbers without a full reload.
@@ -126,6 +158,38 @@ def test_it_shows_the_standings_api_numbers_on_every_page(
     )
     assert page.evaluate("window.__sameDocument") is True
     _assert_table_matches(page, fresh["rows"])
+
+    # Then rank intervals for that snapshot, a new model with its first votes, and new votes
+    # on the other question: the rank ranges, the model count, the ranks on the other
+    # question and the no-JS head-to-head table all follow, still without a reload.
+    assert ratings_bootstrap(snapshot_id=snapshot_of(leaderboard).pk, rounds=20)
+    page.evaluate("Versus.refreshNow()")
+    page.wait_for_function("() => document.querySelector('#standings-table .rank-range') !== null")
+    _assert_table_matches(page, _api(page, standings_url)["rows"])
+    newcomer = Model.objects.create(
+        benchmark=leaderboard.benchmark, name="Newcomer XL", owner=owner
+    )
+    add_simulated_votes(leaderboard, [*models, newcomer], 300)
+    add_simulated_votes(sibling, [*models, newcomer], 300)
+    models.append(newcomer)
+    fresh = _api(page, standings_url)
+    assert len(fresh["rows"]) == len(api["rows"]) + 1
+    page.evaluate("Versus.refreshNow()")
+    page.wait_for_function(
+        "expected => document.querySelector('[data-stat=\"models\"]').textContent === expected",
+        arg=str(len(fresh["rows"])),
+    )
+    assert page.evaluate("window.__sameDocument") is True
+    assert "sort=rank" in page.url
+    _assert_table_matches(page, fresh["rows"])
+    assert page.locator('[data-stat="votes"]').inner_text() == f"{fresh['vote_count']:,}"
+    _assert_sibling_ranks(page, _api(page, sibling_url)["rows"])
+    matrix_rows = page.eval_on_selector_all(
+        "#h2h-table table.matrix tbody th", "cells => cells.map(c => c.textContent.trim())"
+    )
+    assert matrix_rows == [r["model"] for r in fresh["rows"]]
+    assert page.locator("#interval-plot .scatterlayer .point").count() == len(fresh["rows"])
+    page.screenshot(path=str(tmp_path / "leaderboard-refreshed.png"), full_page=True)
 
     # Per-prompt view: each output's win rate on its prompt equals the counted votes there.
     page.goto(f"{base}/leaderboards/{leaderboard.pk}/prompts/")
@@ -177,10 +241,13 @@ def test_it_shows_the_standings_api_numbers_on_every_page(
     assert page.locator("#record-table tbody tr").count() == len(models) - 1
     page.screenshot(path=str(tmp_path / "model.png"), full_page=True)
     assert errors == []
+    assert requests, "the browser's requests were recorded"
+    assert _outside(requests, base) == []
 
     # A phone: the page fits its width; and without JavaScript the table is all there.
     chromium = page.context.browser
     phone = chromium.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    phone.on("request", lambda request: requests.append(request.url))
     try:
         small = phone.new_page()
         small.goto(f"{base}/leaderboards/{leaderboard.pk}/")
@@ -201,6 +268,7 @@ def test_it_shows_the_standings_api_numbers_on_every_page(
     static = chromium.new_context(
         java_script_enabled=False, viewport={"width": 1280, "height": 900}
     )
+    static.on("request", lambda request: requests.append(request.url))
     try:
         plain = static.new_page()
         plain.goto(f"{base}/leaderboards/{leaderboard.pk}/")
@@ -210,5 +278,12 @@ def test_it_shows_the_standings_api_numbers_on_every_page(
         votes = [int(r["votes"].replace(",", "")) for r in _table(plain)]
         assert votes == sorted(votes, reverse=True)
         plain.screenshot(path=str(tmp_path / "leaderboard-nojs.png"), full_page=True)
+        # Filtering by a tag keeps that sort.
+        plain.check('form.tag-filter input[name="tag"][value="city"]')
+        plain.click("form.tag-filter button[type=submit]")
+        plain.wait_for_url("**tag=city**")
+        assert "sort=votes" in plain.url
+        assert plain.get_attribute('th[data-sort-key="votes"]', "aria-sort") == "descending"
     finally:
         static.close()
+    assert _outside(requests, base) == []

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from evaluation.models import Model, RatingSnapshot, Vote
 from evaluation.selectors import standings_get
+from leaderboards.models import Leaderboard
 from leaderboards.selectors import (
     predicted_win_rate,
     rated_rows,
@@ -110,6 +113,29 @@ def test_it_sorts_the_index_by_votes_or_by_recent_update(
     assert html.index(f'href="/leaderboards/{quiet.pk}/"') < html.index(
         f'href="/leaderboards/{board.pk}/"'
     )
+
+
+def test_it_lists_the_most_recently_updated_leaderboards_first_by_default(
+    client: Client, owner: Any, board: Any
+) -> None:
+    now = timezone.now()
+    # `board` was created long ago but rated an hour ago; `stale` was created more recently
+    # and never rated; `fresh` was created just now. Newest first would put `stale` second.
+    Leaderboard.objects.filter(pk=board.pk).update(created=now - timedelta(days=5))
+    RatingSnapshot.objects.filter(leaderboard=board).update(created=now - timedelta(hours=1))
+    stale = make_leaderboard(owner, name="Stale board")
+    Leaderboard.objects.filter(pk=stale.pk).update(created=now - timedelta(days=3))
+    fresh = make_leaderboard(owner, name="Fresh board")
+
+    def order(**params: str) -> list[int]:
+        html = client.get("/", params).content.decode()
+        ids = [int(pk) for pk in re.findall(r'<h2><a href="/leaderboards/(\d+)/">', html)]
+        return [pk for pk in ids if pk in {board.pk, stale.pk, fresh.pk}]
+
+    assert order() == [fresh.pk, board.pk, stale.pk]
+    assert order(sort="updated") == order()
+    assert order(sort="new") == [fresh.pk, stale.pk, board.pk]
+    assert order(sort="votes")[0] == board.pk
 
 
 def test_it_shows_the_published_standings_as_the_api_gives_them(client: Client, board: Any) -> None:
@@ -234,11 +260,32 @@ def test_it_counts_a_win_on_an_inverse_board_as_not_being_picked() -> None:
     assert tally.win_rate == pytest.approx((7 + 1) / 12)
 
 
-def test_it_limits_the_head_to_head_to_the_chosen_top(client: Client, board: Any) -> None:
+def test_it_limits_the_head_to_head_to_the_chosen_top(client: Client, owner: Any) -> None:
+    board = make_leaderboard(owner, name="Twelve models", prompts=["p1", "p2"])
+    models = [
+        Model.objects.create(benchmark=board.benchmark, name=f"model-{k:02d}", owner=owner)
+        for k in range(12)
+    ]
+    add_simulated_votes(board, models, 1500)
+    rated = rated_rows(standings_get(leaderboard=board))
+    assert len(rated) == 12
     response = client.get(f"/leaderboards/{board.pk}/", {"h2h": 10})
-    assert len(_page_data(response)["h2h"]["models"]) == 6
-    # Sizes outside the offered ones fall back to the default.
-    assert client.get(f"/leaderboards/{board.pk}/", {"h2h": "999"}).status_code == 200
+    h2h = _page_data(response)["h2h"]
+    # The matrix is cut to the ten best, in the standings' order.
+    assert h2h["model_ids"] == [r.model_id for r in rated[:10]]
+    assert [len(row) for row in h2h["observed"]] == [10] * 10
+    html = response.content.decode()
+    assert "Showing the top 10 of 12 rated models." in html
+    matrix = html.split('<table class="data matrix">', 1)[1].split("</table>", 1)[0]
+    assert matrix.count('<tr><th scope="row">') == 10
+    assert rated[10].model not in matrix
+    # A size above the number of models shows them all and says nothing about a cut.
+    response = client.get(f"/leaderboards/{board.pk}/", {"h2h": 15})
+    assert len(_page_data(response)["h2h"]["models"]) == 12
+    assert "Showing the top" not in response.content.decode()
+    # Sizes outside the offered ones fall back to the default (15).
+    response = client.get(f"/leaderboards/{board.pk}/", {"h2h": "999"})
+    assert len(_page_data(response)["h2h"]["models"]) == 12
 
 
 def test_it_links_the_other_questions_with_each_models_rank_there(
@@ -251,7 +298,9 @@ def test_it_links_the_other_questions_with_each_models_rank_there(
     assert sibling.instruction in html
     for model_id, rank in sibling_rows.items():
         tr = html.split(f'data-model-id="{model_id}"', 1)[1].split("</tr>", 1)[0]
-        assert f'<td class="num col-sibling">{rank}</td>' in tr
+        assert re.search(
+            rf'<td class="num col-sibling" data-sibling="{sibling.pk}"[^>]*>{rank}</td>', tr
+        )
 
 
 def test_it_shows_the_prompts_only_when_the_leaderboard_shows_them(

@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core.files.base import ContentFile
 from django.test import Client
 
 from evaluation.models import Model, Output
+from leaderboards.models import Leaderboard
+from tests.factories import png_bytes
 from tests.leaderboards.pages_votes import board_with_votes
 
 pytestmark = pytest.mark.django_db
@@ -22,6 +25,7 @@ PAGES = [
     "/api/v1/leaderboards/{board}/votes/",
     "/api/v1/leaderboards/{board}/votes/?format=csv",
     "/media/o/{public_id}",
+    "/media/a/{prompt}",
 ]
 
 
@@ -30,11 +34,18 @@ def private(owner: Any) -> dict[str, Any]:
     board = board_with_votes(owner, name="Secret arena", votes=120, is_public=False)
     model = Model.objects.filter(benchmark=board.benchmark).first()
     output = Output.objects.filter(model=model).first()
+    # A prompt asset (the source image of an editing task) the board shows to its voters.
+    prompt = board.benchmark.prompts.first()
+    prompt.asset.save("asset.png", ContentFile(png_bytes("blue", (12, 12))), save=False)
+    prompt.asset_kind, prompt.asset_content_type = "image", "image/png"
+    prompt.save()
+    Leaderboard.objects.filter(pk=board.pk).update(show_prompt_asset=True)
     return {
         "board": board.pk,
         "model": model.pk,
         "output": output.pk,
         "public_id": output.public_id,
+        "prompt": prompt.pk,
     }
 
 

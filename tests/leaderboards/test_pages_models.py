@@ -12,9 +12,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from evaluation.models import Model, Output, Vote
+from evaluation.models import Model, Output, Rating, RatingSnapshot, Vote
 from evaluation.selectors import standings_get
 from evaluation.services.ratings import ratings_recompute
+from leaderboards.selectors import HISTORY_MAX_POINTS, model_history
 from tests.factories import make_leaderboard, make_models
 from tests.leaderboards.pages_votes import add_simulated_votes, board_with_votes, simulated_battles
 
@@ -192,6 +193,59 @@ def test_it_draws_a_models_score_history_from_every_snapshot(client: Client, own
     assert history[-1]["score"] == latest.score
 
 
+def test_it_thins_a_long_score_history_evenly_over_time_keeping_first_and_latest(
+    client: Client, owner: Any
+) -> None:
+    board = make_leaderboard(owner, prompts=["p"])
+    models = make_models(board, 4)
+    start = timezone.now() - timedelta(days=10)
+    add_simulated_votes(board, models, 200)
+    published = RatingSnapshot.objects.get(leaderboard=board)
+    rated = list(published.ratings.all())
+    # 3,000 more snapshots of the rater's numbers, as a busy board keeps them: 2,000 in one
+    # burst hour (one every 1.8 s), the rest spread over ten days.
+    times = [start + timedelta(seconds=1.8 * k) for k in range(2000)]
+    times += [start + timedelta(hours=1) + timedelta(minutes=14 * k) for k in range(1000)]
+    snapshots = RatingSnapshot.objects.bulk_create(
+        RatingSnapshot(
+            leaderboard=board,
+            created=at,
+            vote_count=published.vote_count,
+            model_count=published.model_count,
+            tie_model=published.tie_model,
+        )
+        for at in times
+    )
+    Rating.objects.bulk_create(
+        Rating(
+            snapshot=snapshot,
+            model_id=r.model_id,
+            rank=r.rank,
+            score=r.score + k / 100,
+            ci_low=r.ci_low,
+            ci_high=r.ci_high,
+            votes=r.votes,
+        )
+        for k, snapshot in enumerate(snapshots)
+        for r in rated
+    )
+    add_simulated_votes(board, models, 100)  # the latest snapshot, after all of those
+    latest = RatingSnapshot.objects.filter(leaderboard=board).latest()
+    model = models[0]
+    history = model_history(leaderboard=board, model_id=model.pk)
+    assert 300 <= len(history) <= HISTORY_MAX_POINTS
+    assert [p.at for p in history] == sorted({p.at for p in history})
+    assert history[0].at == times[0]
+    assert history[-1].at == latest.created
+    assert history[-1].score == latest.ratings.get(model=model).score
+    # Even over time, not over snapshots: the burst hour (1/240 of the span) gets a few points.
+    burst = [p for p in history if p.at <= times[1999]]
+    assert len(burst) <= 5
+    data = _page_data(client.get(f"/leaderboards/{board.pk}/models/{model.pk}/"))
+    assert len(data["history"]) == len(history)
+    assert data["history"][-1]["score"] == history[-1].score
+
+
 def test_it_answers_404_for_a_model_of_another_benchmark(
     client: Client, owner: Any, board: Any
 ) -> None:
@@ -209,7 +263,8 @@ def test_it_reads_the_gallery_and_model_pages_in_a_fixed_number_of_queries(
         add_simulated_votes(board, models, 40 * count)
         with django_assert_max_num_queries(9):
             client.get(f"/leaderboards/{board.pk}/prompts/")
-        with django_assert_max_num_queries(12):
+        # 13: the prompts' ids and tags, then the texts of the page's prompts only.
+        with django_assert_max_num_queries(13):
             client.get(f"/leaderboards/{board.pk}/models/{models[0].pk}/")
 
 
