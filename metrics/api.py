@@ -83,7 +83,12 @@ class BoardPatchIn(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True)
     is_public = serializers.BooleanField(required=False)
     primary_metric = serializers.CharField(required=False)
-    preference_leaderboard = serializers.IntegerField(required=False, allow_null=True)
+    preference_leaderboard = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="Link (or, with null, unlink) the human-preference leaderboard whose scores "
+        "are shown beside the metrics; it must be one you may see.",
+    )
 
 
 @extend_schema_field(
@@ -523,7 +528,11 @@ class MetricBoardDetail(APIView):
         board = metric_board_get(board_id=board_id, user=request.user)
         return Response(board_json(request, board))
 
-    @extend_schema(request=BoardPatchIn, responses=BoardOut, summary="Change a board's settings")
+    @extend_schema(
+        request=BoardPatchIn,
+        responses=BoardOut,
+        summary="Change a board's settings, such as its linked preference leaderboard (owner)",
+    )
     def patch(self, request: Request, board_id: int) -> Response:
         board = metric_board_get(board_id=board_id, user=request.user, for_write=True)
         data = BoardPatchIn(data=request.data, partial=True)

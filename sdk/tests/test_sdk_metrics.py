@@ -214,6 +214,37 @@ def test_get_best_run_never_promotes_a_score_a_newer_log_replaced(environment):
     assert [(t.run_id, t.score) for t in board.get_top(tags=["prod-candidate"])] == [("r2", 0.80)]
 
 
+def test_a_preference_leaderboard_is_linked_to_a_board_that_already_exists(
+    environment, owner, other_owner
+):
+    from tests.factories import make_leaderboard
+
+    arena = make_leaderboard(owner, name="Arena")
+    second = make_leaderboard(owner, name="Second arena")
+    secret = make_leaderboard(other_owner, name="Secret", is_public=False)
+    board = ModelLeaderboard(metric="accuracy")
+    board.add_score(model_name="m", run_id="r", score=0.5)
+    assert board.ranking().agreement is None
+
+    def linked() -> int | None:
+        return MetricBoard.objects.get().preference_leaderboard_id
+
+    again = ModelLeaderboard(metric="accuracy", preference_leaderboard=arena.pk)
+    assert again.id == board.id
+    assert linked() == arena.pk
+    assert board.ranking().agreement is not None  # the human column is there (no fit yet)
+    board.link_preference_leaderboard(second.pk)
+    assert linked() == second.pk
+    with pytest.raises(ValidationError) as hidden:
+        board.link_preference_leaderboard(secret.pk)
+    assert hidden.value.field == "preference_leaderboard"
+    assert linked() == second.pk
+    with pytest.raises(TypeError, match="preference_leaderboard"):
+        board.link_preference_leaderboard("Arena")
+    board.link_preference_leaderboard(None)
+    assert linked() is None
+
+
 def test_compare_runs_shows_a_run_logged_to_a_board_per_metric_as_one_run(environment):
     accuracy = ModelLeaderboard(metric="accuracy")
     latency = ModelLeaderboard(metric="latency_ms", higher_is_better=False)

@@ -90,6 +90,37 @@ def test_it_links_a_preference_leaderboard_the_owner_may_see(api, owner, other_o
     assert hidden.json()["field"] == "preference_leaderboard"
 
 
+def test_the_owner_links_a_preference_leaderboard_to_an_existing_board(
+    api, other_api, anon_api, owner, other_owner
+):
+    board = make_board(owner)
+    mine = make_leaderboard(owner)
+    theirs_public = make_leaderboard(other_owner, name="Public arena")
+    theirs_private = make_leaderboard(other_owner, name="Secret", is_public=False)
+    url = f"{URL}{board.pk}/"
+    linked = api.patch(url, {"preference_leaderboard": mine.pk}, format="json")
+    assert linked.status_code == 200
+    assert linked.json()["preference_leaderboard"] == mine.pk
+    board.refresh_from_db()
+    assert board.preference_leaderboard == mine
+    relinked = api.patch(url, {"preference_leaderboard": theirs_public.pk}, format="json")
+    assert relinked.json()["preference_leaderboard"] == theirs_public.pk
+    # Another owner's private leaderboard, or none at all, is a 400 naming the field.
+    for missing in (theirs_private.pk, 999_999):
+        refused = api.patch(url, {"preference_leaderboard": missing}, format="json")
+        assert refused.status_code == 400
+        assert refused.json()["field"] == "preference_leaderboard"
+    assert other_api.patch(url, {"preference_leaderboard": None}, format="json").status_code == 403
+    assert anon_api.patch(url, {"preference_leaderboard": None}, format="json").status_code == 401
+    board.refresh_from_db()
+    assert board.preference_leaderboard == theirs_public
+    unlinked = api.patch(url, {"preference_leaderboard": None}, format="json")
+    assert unlinked.json()["preference_leaderboard"] is None
+    private = make_board(owner, name="Private", is_public=False)
+    other = other_api.patch(f"{URL}{private.pk}/", {"preference_leaderboard": None}, format="json")
+    assert other.status_code == 404
+
+
 def test_anonymous_callers_cannot_create_boards(anon_api):
     assert anon_api.post(URL, BODY, format="json").status_code == 401
 

@@ -148,6 +148,18 @@ def _query_pairs(query: Mapping[str, Any]) -> list[tuple[str, str]]:
     return pairs
 
 
+def _leaderboard_id(leaderboard: Any) -> int | None:
+    """The id of a preference leaderboard given as an id or an object with ``.id``."""
+    if leaderboard is None:
+        return None
+    raw = getattr(leaderboard, "id", leaderboard)
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        raise TypeError(
+            f"preference_leaderboard: give a leaderboard or its id (an int), not {leaderboard!r}"
+        )
+    return raw
+
+
 def _finite(value: Any, *, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"{field}: {value!r} is not a number")
@@ -533,9 +545,10 @@ class ModelLeaderboard:
         Shown on the board's page when the board is created.
     public : bool, default False
         Whether a board created by this call is readable by everyone.
-    preference_leaderboard : int, optional
-        Id of a human-preference leaderboard whose scores are shown beside the metrics, set when
-        the board is created.
+    preference_leaderboard : int or Leaderboard, optional
+        A human-preference leaderboard (or its id) whose scores are shown beside the metrics.
+        Linked on first use, to a new board or to your existing board of this name (replacing
+        the leaderboard it linked before); see also `link_preference_leaderboard`.
     client : VersusClient, optional
         The connection; by default one made from ``VERSUS_URL`` and ``VERSUS_TOKEN``.
 
@@ -555,7 +568,7 @@ class ModelLeaderboard:
         name: str | None = None,
         description: str = "",
         public: bool = False,
-        preference_leaderboard: int | None = None,
+        preference_leaderboard: int | Any | None = None,
         client: VersusClient | None = None,
     ) -> None:
         if not isinstance(metric, str) or not metric.strip():
@@ -565,7 +578,7 @@ class ModelLeaderboard:
         self.name = (name or self.metric).strip()
         self.description = description
         self.public = public
-        self.preference_leaderboard = preference_leaderboard
+        self.preference_leaderboard = _leaderboard_id(preference_leaderboard)
         self._own_client = client is None
         self._client = client if client is not None else VersusClient()
         self._id: int | None = None
@@ -597,11 +610,45 @@ class ModelLeaderboard:
                 "if_exists": "return",
             }
             if self.preference_leaderboard is not None:
-                body["preference_leaderboard"] = int(self.preference_leaderboard)
+                body["preference_leaderboard"] = self.preference_leaderboard
             board = self._client._transport.post("metric-leaderboards/", json=body)
             self._id = int(board["id"])
             self.url = str(board.get("url", ""))
+            wanted = self.preference_leaderboard
+            if wanted is not None and board.get("preference_leaderboard") != wanted:
+                # An existing board keeps its settings on find-or-create; the link asked for
+                # here is applied explicitly.
+                self._link(wanted)
         return self._id
+
+    def _link(self, leaderboard_id: int | None) -> None:
+        self._client._transport.request(
+            "PATCH",
+            f"metric-leaderboards/{self._id}/",
+            json={"preference_leaderboard": leaderboard_id},
+        )
+        self.preference_leaderboard = leaderboard_id
+
+    def link_preference_leaderboard(self, leaderboard: int | Any | None) -> None:
+        """Show a human-preference leaderboard's scores beside the metrics (None: unlink).
+
+        Works on a board that already exists; the rankings then carry each model's human score
+        and the rank agreement.
+
+        Parameters
+        ----------
+        leaderboard : int, Leaderboard or None
+            The leaderboard or its id; it must be one you may see.
+
+        Raises
+        ------
+        ValidationError
+            The leaderboard does not exist or you may not see it (field
+            ``preference_leaderboard``).
+        """
+        wanted = _leaderboard_id(leaderboard)
+        self._ensure()
+        self._link(wanted)
 
     def _path(self, tail: str = "") -> str:
         return f"metric-leaderboards/{self._ensure()}/{tail}"
