@@ -39,7 +39,7 @@ from metrics.selectors import (
     run_get,
     runs_compare,
 )
-from metrics.templatetags.metrics_format import column_decimals, fixed_text
+from metrics.templatetags.metrics_format import column_decimals, fixed_text, metric_text
 
 FILTER_LABELS = {
     "model_type": "Model type",
@@ -50,6 +50,70 @@ FILTER_LABELS = {
     "train_dataset_version": "Train version",
     "training_run": "Training run",
 }
+
+
+DESCRIPTION_LENGTH = 300
+
+
+def _clipped(text: str) -> str:
+    """A meta description short enough for search results, cut at a word."""
+    text = " ".join(text.split())
+    if len(text) <= DESCRIPTION_LENGTH:
+        return text
+    return text[: DESCRIPTION_LENGTH - 1].rsplit(" ", 1)[0] + "\u2026"
+
+
+def _listed(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _board_description(board: Any, ranking: Any) -> str:
+    count = len(ranking.rows)
+    text = (
+        f"{board.name}: metric leaderboard of {count} run{'s' if count != 1 else ''} ranked "
+        f"{ranking.spec.describe()}"
+    )
+    if champion := ranking.champion:
+        text += (
+            f"; champion {champion.result.model_name} ({champion.result.run_id}), "
+            f"{ranking.spec.score_label} {metric_text(champion.score)}"
+        )
+    return _clipped(f"{text}. {board.description}")
+
+
+def _run_description(board: Any, run: Any, values: dict[str, float]) -> str:
+    latest = run.latest
+    measured = ", ".join(
+        f"{m.name} {metric_text(values[m.name])}" for m in run.metrics if m.name in values
+    )
+    text = f"Run {run.run_id} of {latest.model_name} on {board.name}: {measured}"
+    lineage = []
+    if latest.checkpoint_step is not None:
+        step = f"step {latest.checkpoint_step}"
+        lineage.append(
+            f"{step} of training run {latest.training_run_id}" if latest.training_run_id else step
+        )
+    if latest.eval_dataset:
+        lineage.append(
+            f"evaluated on {dataset_label(latest.eval_dataset, latest.eval_dataset_version)}"
+        )
+    if latest.train_dataset:
+        lineage.append(
+            f"trained on {dataset_label(latest.train_dataset, latest.train_dataset_version)}"
+        )
+    if lineage:
+        text += f"; {', '.join(lineage)}"
+    return _clipped(f"{text}. Metrics, metadata, lineage and checkpoints of the run.")
+
+
+def _compare_description(comparison: Any) -> str:
+    runs = [f"{c.run_id} ({c.model_name})" for c in comparison.columns]
+    text = f"{_listed(runs)} side by side: metrics, lineage and config"
+    differing = [row.name for row in (*comparison.metrics, *comparison.metadata) if row.differs]
+    if differing:
+        text += f"; {_listed(differing)} differ{'s' if len(differing) == 1 else ''}"
+    return _clipped(text + ".")
 
 
 def _board_or_404(board_id: int, user: Any) -> Any:
@@ -201,6 +265,7 @@ def board_page(request: HttpRequest, board_id: int) -> HttpResponse:
         "error": error,
         "max_compare": MAX_COMPARE,
         "is_owner": request.user.is_authenticated and request.user.pk == board.owner_id,
+        "description": _board_description(board, ranking),
     }
     return render(request, "metrics/board.html", context, status=status)
 
@@ -279,6 +344,7 @@ def run_page(request: HttpRequest, board_id: int, run_id: str) -> HttpResponse:
         "metrics": run.metrics,
         "plot": plot,
         "metadata_items": sorted((latest.metadata or {}).items()),
+        "description": _run_description(board, run, latest_values),
     }
     return render(request, "metrics/run.html", context)
 
@@ -346,6 +412,12 @@ def compare_page(request: HttpRequest) -> HttpResponse:
             "metric_rows": metric_rows,
             "error": error,
             "max_compare": MAX_COMPARE,
+            "title": (
+                f"Compare {_listed([c.run_id for c in comparison.columns])}"
+                if comparison
+                else "Compare runs"
+            ),
+            "description": _compare_description(comparison) if comparison else "",
         },
         status=status,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import pytest
 from django.test import Client
@@ -194,6 +195,48 @@ def test_the_board_page_shows_the_human_column_and_the_agreement(client, owner):
         order(client.get(f"/metrics/{board.pk}/?sort=human&order=asc").content.decode())[-1]
         == "run-0"
     )
+
+
+def head(html: str) -> tuple[str, str]:
+    """The page's title and meta description, unescaped."""
+    title = re.search(r"<title>(.*?)</title>", html, re.S).group(1)
+    description = re.search(r'<meta name="description" content="([^"]*)">', html).group(1)
+    return unescape(title.strip()), unescape(description)
+
+
+def test_each_metric_page_has_its_own_title_and_description(client, board):
+    title, description = head(client.get(f"/metrics/{board.pk}/").content.decode())
+    assert title == "Vision evals · metric leaderboard · Versus"
+    assert description == (
+        "Vision evals: metric leaderboard of 4 runs ranked by accuracy; best checkpoint per "
+        "training run; champion vit-b (vit), accuracy 0.9300."
+    )
+    title, description = head(client.get(f"/metrics/{board.pk}/runs/ckpt-200/").content.decode())
+    assert title == "Run ckpt-200 (resnet50) · Vision evals · Versus"
+    assert description == (
+        "Run ckpt-200 of resnet50 on Vision evals: accuracy 0.7400, latency_ms 12; step 200 of "
+        "training run train-9. Metrics, metadata, lineage and checkpoints of the run."
+    )
+    _, description = head(client.get(f"/metrics/{board.pk}/runs/r50/").content.decode())
+    assert "evaluated on imagenet@v2" in description
+    title, description = head(client.get("/metrics/compare/?run=r50&run=vit").content.decode())
+    assert title == "Compare r50 and vit · Versus"
+    assert description == (
+        "r50 (resnet50) and vit (vit-b) side by side: metrics, lineage and config; accuracy, "
+        "latency_ms and epochs differ."
+    )
+    title, description = head(client.get("/metrics/compare/?run=r50").content.decode())
+    assert title == "Compare runs · Versus"
+    assert description.startswith("Compare 2 to 5 runs")
+    _, description = head(client.get("/metrics/").content.decode())
+    assert description.startswith("Metric leaderboards of Versus")
+
+
+def test_a_long_board_description_is_cut_at_a_word(client, owner):
+    board = make_board(owner, name="Long", description="word " * 200)
+    _, description = head(client.get(f"/metrics/{board.pk}/").content.decode())
+    assert len(description) <= 300
+    assert description.endswith("word\u2026")
 
 
 def test_the_list_page_shows_visible_boards(client, board):
