@@ -78,8 +78,8 @@ def board_counts_get(
     Reads the pair counters, never the raw votes, so the cost follows pairs x prompts, not
     votes; without the majority option the database sums the counters per pair. With the
     `majority` option the votes on each pair and prompt count once, as their majority (a split
-    majority is a tie); votes without a prompt (imported battles) have nothing to group by and
-    count one each.
+    majority is a tie; on a board that drops both-bad votes they take no part in it); votes
+    without a prompt (imported battles) have nothing to group by and count one each.
     """
     if model_ids is None:
         model_ids = [m.pk for m in board_models(leaderboard=leaderboard)]
@@ -130,6 +130,7 @@ def board_counts_get(
             ties=pt,
             both_bad=pbb,
             prompt=per_prompt[keep, 0],
+            drop_both_bad=leaderboard.both_bad == Leaderboard.BothBad.DROP,
         )
         i, j = np.concatenate([i, collapsed.i]), np.concatenate([j, collapsed.j])
         a = np.concatenate([a, collapsed.wins_i])

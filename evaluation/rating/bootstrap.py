@@ -36,16 +36,17 @@ from evaluation.rating.bradley_terry import (
     fit_prepared,
     newton,
     prepare,
+    separated,
 )
 from evaluation.rating.counts import PairCounts
 from evaluation.rating.standings import (
     DEFAULT_LEVEL,
     SCORE_CENTRE,
     Standings,
-    anchored,
     check_anchor,
     check_level,
     overlap_rank,
+    published_gauge,
     theta_to_score,
 )
 
@@ -64,7 +65,8 @@ class BootstrapStandings:
     level : float
         Coverage of the intervals below.
     theta : ndarray of float, shape (rounds, n)
-        Strengths of every round, in the published gauge (centred per part, or anchored).
+        Strengths of every round, in the published gauge (see
+        :func:`~evaluation.rating.standings.published_gauge`).
     score_low, score_high, score_median : ndarray of float, shape (n,)
         Percentile interval and median of each model's score.
     rank_low, rank_high : ndarray of int64, shape (n,)
@@ -251,8 +253,9 @@ def bootstrap_standings(
             converged += int(result.converged)
         else:
             converged += 1
-    if anchor_ is not None:
-        theta, _ = anchored(theta, None, anchor=anchor_, component=component)
+    # The full board's gauge in every round, so the score quantiles match the published scores.
+    flagged = base.separated if base is not None else separated(design, outcomes)
+    theta, _ = published_gauge(theta, None, component=component, separated=flagged, anchor=anchor_)
 
     low_q, high_q = 0.5 - 0.5 * level_, 0.5 + 0.5 * level_
     scores = theta_to_score(theta)

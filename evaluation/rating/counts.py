@@ -329,6 +329,7 @@ def collapse_majority(
     ties: ArrayLike,
     both_bad: ArrayLike | None = None,
     prompt: ArrayLike | None = None,
+    drop_both_bad: bool = False,
 ) -> PairCounts:
     """Count each (pair, prompt) once, as the majority of the votes it received.
 
@@ -337,6 +338,11 @@ def collapse_majority(
     The majority is the outcome (win of ``i``, win of ``j``, tie, both bad) with the largest
     weighted count. When several outcomes share the largest count, the row becomes one tie:
     a split majority counts half a win each way, as a tie does.
+
+    With ``drop_both_bad`` (for fits that leave "both bad" out), both-bad votes take no part
+    in the majority: two both-bad votes and one win collapse to that win, not to a both-bad
+    vote the fit would then drop. A (pair, prompt) with only both-bad votes becomes one
+    both-bad vote, so the tallies still report it.
 
     Parameters
     ----------
@@ -348,6 +354,8 @@ def collapse_majority(
         Prompt of each row. When given, rows of the same prompt and pair are summed before the
         majority is taken (so any grouping of the votes works); when omitted, each row is taken
         to be a distinct (pair, prompt) already.
+    drop_both_bad : bool, default False
+        Leave both-bad votes out of the majority (see above).
 
     Returns
     -------
@@ -379,6 +387,9 @@ def collapse_majority(
         i_, j_ = unique[:, 1], unique[:, 2]
         a, b, t, bb = (weighted_count(inverse, v, len(unique)) for v in (a, b, t, bb))
     stacked = np.stack([a, b, t, bb], axis=1)
+    if drop_both_bad:
+        only_both_bad = (a + b + t == 0) & (bb > 0)
+        stacked[~only_both_bad, BOTH_BAD] = 0.0
     top = stacked.max(axis=1)
     # Relative slack so that weights summed in another order still count as equal.
     at_top = (stacked >= top[:, None] * (1.0 - 1e-12)) & (top[:, None] > 0)
@@ -405,6 +416,7 @@ def collapse_majority_votes(
     weight: ArrayLike | None = None,
     *,
     n_models: int,
+    drop_both_bad: bool = False,
 ) -> PairCounts:
     """Majority per (pair, prompt) straight from individual votes; see :func:`collapse_majority`.
 
@@ -414,6 +426,8 @@ def collapse_majority_votes(
         Prompt of each vote.
     left, right, outcome, weight, n_models
         As in :meth:`PairCounts.from_votes`.
+    drop_both_bad : bool, default False
+        As in :func:`collapse_majority`.
     """
     prompt_ = _int_array(prompt, "prompt")
     left_ = _int_array(left, "left")
@@ -436,6 +450,7 @@ def collapse_majority_votes(
         ties=per_outcome[TIE],
         both_bad=per_outcome[BOTH_BAD],
         prompt=prompt_,
+        drop_both_bad=drop_both_bad,
     )
 
 

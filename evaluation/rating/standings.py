@@ -16,6 +16,17 @@ Models that were never compared, directly or through others, have no common scal
 centres each connected part on its own (the mean rated model of every part sits at 1000), ranks
 count only models of the same part, ``component`` says which part a model is in (0 for the
 largest), and ``connected`` is false when there is more than one part.
+
+Models with an infinite maximum-likelihood score
+------------------------------------------------
+A model that won every counted vote (or lost every one), or more generally a group of models
+that never lost (never won) against the rest of its part, has no finite maximum-likelihood
+strength: the likelihood keeps growing as it moves away. The fit's weak prior (see
+:mod:`~evaluation.rating.bradley_terry`) keeps it finite, far above (below) the others with a
+huge interval; ``separated`` flags it and it is always ``provisional``. Its score says "above
+(below) the rest" and nothing more. Each part is centred on its models that are not separated,
+so such a model moves neither the others' scores nor their intervals (it would through the
+mean: its variance is of the order of the prior's).
 """
 
 from __future__ import annotations
@@ -38,6 +49,7 @@ from evaluation.rating.bradley_terry import (
     check_options,
     fit_prepared,
     prepare,
+    separated,
 )
 from evaluation.rating.counts import PairCounts
 
@@ -113,8 +125,9 @@ class Standings:
     Attributes
     ----------
     theta : ndarray of float, shape (n,)
-        Strengths on the natural-log scale: centred on the mean rated model of each part, or
-        0 at the anchor in the anchor's part.
+        Strengths on the natural-log scale: centred on the mean rated model of each part
+        (leaving out its separated models, see below), or 0 at the anchor in the anchor's
+        part.
     score : ndarray of float, shape (n,)
         ``1000 + 400 * theta / ln(10)``.
     ci_low, ci_high : ndarray of float, shape (n,)
@@ -131,9 +144,14 @@ class Standings:
         Share of counted votes won, a tie counting one half: ``(wins + ties / 2) / counted``,
         with both-bad votes counted as ties unless dropped; 0.5 with no counted vote.
     provisional : ndarray of bool, shape (n,)
-        Unrated, or fewer than ``min_votes`` counted votes.
+        Unrated, fewer than ``min_votes`` counted votes, or ``separated``.
     rated : ndarray of bool, shape (n,)
         At least one counted vote.
+    separated : ndarray of bool, shape (n,)
+        The model (with the group it belongs to) won, or lost, every counted vote against the
+        rest of its part, so its maximum-likelihood score is infinite: the published score is
+        held finite by the prior alone, says only "above (below) the others", and its
+        interval is accordingly huge. Always provisional. See the module docstring.
     component : ndarray of int64, shape (n,)
         Part of the comparison graph (0 for the largest); ``-1`` for unrated models.
     cov : ndarray of float, shape (n, n)
@@ -170,6 +188,7 @@ class Standings:
     win_rate: NDArray[np.float64]
     provisional: NDArray[np.bool_]
     rated: NDArray[np.bool_]
+    separated: NDArray[np.bool_]
     component: NDArray[np.int64]
     cov: NDArray[np.float64]
     tie_parameter: float | None
@@ -200,6 +219,32 @@ class Standings:
         )
 
 
+def regauged(
+    theta: NDArray[np.float64],
+    cov: NDArray[np.float64] | None,
+    *,
+    members: NDArray[np.int64],
+    reference: NDArray[np.float64],
+) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
+    """Move the gauge of one part so that its ``reference``-weighted mean strength is 0.
+
+    ``members`` are the board indices of the part and ``reference`` their weights (summing to
+    1): the mean of the part's reference models, or a one-hot anchor. ``theta`` may be one
+    vector ``(n,)`` or bootstrap rounds ``(rounds, n)``; ``cov`` is transformed as
+    ``A cov A^T`` with ``A = I - 1 reference^T`` on the part. Differences are unchanged.
+    """
+    theta = theta.copy()
+    theta[..., members] -= (theta[..., members] @ reference)[..., None]
+    if cov is None:
+        return theta, None
+    cov = cov.copy()
+    block = cov[np.ix_(members, members)]
+    towards = block @ reference
+    block = block - towards[None, :] - towards[:, None] + float(reference @ towards)
+    cov[np.ix_(members, members)] = block
+    return theta, cov
+
+
 def anchored(
     theta: NDArray[np.float64],
     cov: NDArray[np.float64] | None,
@@ -207,21 +252,40 @@ def anchored(
     anchor: int,
     component: NDArray[np.int64],
 ) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
-    """Move the gauge of ``anchor``'s part so that ``theta[anchor] == 0``.
-
-    ``theta`` may be one vector ``(n,)`` or bootstrap rounds ``(rounds, n)``; ``cov`` is
-    transformed as ``A cov A^T`` with ``A = I - 1 e_anchor^T`` on the part.
-    """
+    """Move the gauge of ``anchor``'s part so that ``theta[anchor] == 0``; see :func:`regauged`."""
     members = np.flatnonzero(component == component[anchor])
-    theta = theta.copy()
-    theta[..., members] -= theta[..., [anchor]]
-    if cov is None:
-        return theta, None
-    cov = cov.copy()
-    block = cov[np.ix_(members, members)]
-    towards = cov[members, anchor]
-    block = block - towards[None, :] - towards[:, None] + cov[anchor, anchor]
-    cov[np.ix_(members, members)] = block
+    reference = (members == anchor).astype(np.float64)
+    return regauged(theta, cov, members=members, reference=reference)
+
+
+def published_gauge(
+    theta: NDArray[np.float64],
+    cov: NDArray[np.float64] | None,
+    *,
+    component: NDArray[np.int64],
+    separated: NDArray[np.bool_],
+    anchor: int | None,
+) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
+    """Strengths (and covariance) from the fit's gauge to the published one.
+
+    The fit centres every part on the mean of all its models. A separated model (see
+    :func:`~evaluation.rating.bradley_terry.separated`) has an unbounded strength held only
+    by the prior, so a mean that included it would lend its enormous variance to every other
+    model of the part, widening all their intervals and merging their ranks. The published
+    gauge therefore centres each part on the mean of its models that are not separated (all
+    of them when every model is), or fixes the anchor at 0 in the anchor's part.
+    """
+    parts = np.unique(component[(component >= 0) & separated])
+    for part in parts:
+        if anchor is not None and component[anchor] == part:
+            continue
+        members = np.flatnonzero(component == part)
+        core = ~separated[members]
+        if not core.any():
+            continue
+        theta, cov = regauged(theta, cov, members=members, reference=core / core.sum())
+    if anchor is not None:
+        theta, cov = anchored(theta, cov, anchor=anchor, component=component)
     return theta, cov
 
 
@@ -310,18 +374,17 @@ def compute_standings(
         max_iter=max_iter,
     )
     rated, component = fit.rated, fit.component
-    theta = fit.theta
-    assert fit.cov is not None
-    cov = fit.cov
-    if anchor is not None:
-        if not rated[anchor]:
-            raise ValueError(
-                f"anchor model {anchor} has no counted vote, so it has no score to fix; "
-                "anchor a rated model or pass anchor=None"
-            )
-        theta, anchored_cov = anchored(theta, cov, anchor=anchor, component=component)
-        assert anchored_cov is not None
-        cov = anchored_cov
+    if anchor is not None and not rated[anchor]:
+        raise ValueError(
+            f"anchor model {anchor} has no counted vote, so it has no score to fix; "
+            "anchor a rated model or pass anchor=None"
+        )
+    flagged = separated(design, outcomes)
+    theta, published_cov = published_gauge(
+        fit.theta, fit.cov, component=component, separated=flagged, anchor=anchor
+    )
+    assert published_cov is not None
+    cov = published_cov
     z = float(ndtri(0.5 + 0.5 * level))
     spread = np.full(theta.size, np.inf)
     spread[rated] = z * np.sqrt(np.maximum(np.diagonal(cov)[rated], 0.0))
@@ -353,8 +416,9 @@ def compute_standings(
         ties=tallies.ties,
         both_bad=tallies.both_bad,
         win_rate=win_rate,
-        provisional=~rated | (counted < min_votes),
+        provisional=~rated | (counted < min_votes) | flagged,
         rated=rated,
+        separated=flagged,
         component=component,
         cov=cov,
         tie_parameter=fit.tie_parameter,

@@ -8,10 +8,21 @@ import numpy as np
 import pytest
 from django.core.cache import cache
 from django.utils import timezone
+from scipy.optimize import minimize  # type: ignore[import-untyped, unused-ignore]
 
 from config.errors import Invalid, NotFound
 from evaluation.models import PairCount, RatingSnapshot, Vote
-from evaluation.rating import BOTH_BAD, LEFT, RIGHT, TIE, PairCounts, compute_standings
+from evaluation.rating import (
+    BOTH_BAD,
+    DEFAULT_RIDGE,
+    LEFT,
+    RIGHT,
+    SCORE_CENTRE,
+    SCORE_PER_THETA,
+    TIE,
+    PairCounts,
+    compute_standings,
+)
 from evaluation.selectors import (
     board_counts_get,
     ratings_due,
@@ -77,6 +88,53 @@ def test_it_publishes_the_fit_of_the_votes_with_every_model_and_unrated_ones_las
     assert snapshot.vote_count == 300
     assert snapshot.model_count == 5
     assert snapshot.options["tie_model"] == "half"
+
+
+def test_published_scores_are_the_map_fit_of_the_stored_votes_and_near_the_mle(owner):
+    # The path that publishes (votes in the database -> counters -> fit -> snapshot) against
+    # scipy maximising the likelihood of the same votes (ties and both-bad as half), with the
+    # rater's prior and without it.
+    leaderboard, models = board(owner, 6)
+    first, second = prompts_of(leaderboard)
+    strength = [1.2, 0.6, 0.3, 0.0, -0.5, -1.1]
+    add_votes(leaderboard, random_votes(models, 500, seed=7, strength=strength), prompt=first)
+    add_votes(leaderboard, random_votes(models, 400, seed=8, strength=strength), prompt=second)
+    snapshot = ratings_recompute(leaderboard_id=leaderboard.pk)
+
+    index = {m.pk: k for k, m in enumerate(models)}
+    stored = np.array(
+        [
+            (index[left], index[right], {"left": 1.0, "right": 0.0}.get(choice, 0.5))
+            for left, right, choice in Vote.objects.values_list(
+                "left_model_id", "right_model_id", "choice"
+            )
+        ]
+    )
+    left, right, result = stored[:, 0].astype(int), stored[:, 1].astype(int), stored[:, 2]
+
+    def fit(ridge: float) -> np.ndarray:
+        def negative_log_posterior(theta: np.ndarray) -> tuple[float, np.ndarray]:
+            d = theta[left] - theta[right]
+            spread = theta - theta.mean()
+            value = -(result @ d - np.logaddexp(0.0, d).sum()) + 0.5 * ridge * spread @ spread
+            residual = result - 1.0 / (1.0 + np.exp(-d))
+            gradient = np.bincount(right, residual, 6) - np.bincount(left, residual, 6)
+            return float(value), gradient + ridge * spread
+
+        theta = minimize(
+            negative_log_posterior, np.zeros(6), jac=True, method="BFGS", options={"gtol": 1e-12}
+        ).x
+        return np.asarray(theta - theta.mean())
+
+    published = np.array(
+        [
+            (row.score - SCORE_CENTRE) / SCORE_PER_THETA
+            for row in sorted(snapshot.ratings.all(), key=lambda row: index[row.model_id])
+        ]
+    )
+    assert np.abs(published - fit(DEFAULT_RIDGE)).max() < 1e-6
+    # The prior moves the strengths by 1.6e-4 here (0.03 score points): far inside the intervals.
+    assert np.abs(published - fit(0.0)).max() < 3e-4
 
 
 def test_it_counts_each_vote_exactly_once_across_runs(owner):
@@ -165,6 +223,21 @@ def test_repeat_votes_count_each_by_default_or_their_majority_with_splits_as_tie
     assert (each["m0"].wins, each["m0"].losses, each["m0"].ties) == (3, 2, 0)
     assert (majority["m0"].wins, majority["m0"].losses, majority["m0"].ties) == (1, 0, 1)
     assert (majority["m1"].wins, majority["m2"].losses) == (3, 3)
+
+
+def test_a_majority_board_that_drops_both_bad_drops_them_before_taking_the_majority(owner):
+    leaderboard, models = board(owner, 2, repeat_votes="majority", both_bad="drop")
+    first, second = prompts_of(leaderboard)
+    add_votes(leaderboard, [(models[0], models[1], "both_bad")] * 2, prompt=first)
+    add_votes(leaderboard, [(models[0], models[1], "left")], prompt=first)
+    add_votes(leaderboard, [(models[1], models[0], "both_bad")] * 2, prompt=second)
+    rows = {
+        r.model.name: r
+        for r in snapshot_rows(snapshot=ratings_recompute(leaderboard_id=leaderboard.pk))
+    }
+    # The win survives the two both-bad votes; the both-bad-only prompt is still reported.
+    assert (rows["m0"].wins, rows["m1"].losses, rows["m0"].both_bad) == (1, 1, 1)
+    assert rows["m0"].score > rows["m1"].score
 
 
 def test_a_board_with_no_prompt_votes_uses_every_imported_vote(owner):

@@ -164,6 +164,29 @@ def test_majority_collapses_each_pair_and_prompt_to_one_vote() -> None:
     assert counts.both_bad.tolist() == [0.0, 1.0]
 
 
+def test_majority_without_both_bad_keeps_the_win_that_two_both_bad_votes_would_outvote() -> None:
+    # prompt 0: both bad twice, 0 beats 1 once -> one win for 0 (a both-bad vote, if they
+    # counted, and then nothing in a fit that drops them).
+    # prompt 1: both bad only -> one both-bad, still reported.
+    # prompt 2: both bad twice, one win each way -> split -> one tie.
+    votes = dict(
+        prompt=[0, 0, 0, 1, 1, 2, 2, 2, 2],
+        left=[0, 1, 0, 0, 1, 0, 1, 0, 1],
+        right=[1, 0, 1, 1, 0, 1, 0, 1, 0],
+        outcome=[BOTH_BAD, BOTH_BAD, LEFT, BOTH_BAD, BOTH_BAD, BOTH_BAD, BOTH_BAD, LEFT, LEFT],
+        n_models=2,
+    )
+    dropped = collapse_majority_votes(**votes, drop_both_bad=True)  # type: ignore[arg-type]
+    assert (dropped.wins_i.tolist(), dropped.wins_j.tolist()) == ([1.0], [0.0])
+    assert (dropped.ties.tolist(), dropped.both_bad.tolist()) == ([1.0], [1.0])
+    kept = collapse_majority_votes(**votes)  # type: ignore[arg-type]
+    assert (kept.wins_i.tolist(), kept.ties.tolist(), kept.both_bad.tolist()) == (
+        [0.0],
+        [0.0],
+        [3.0],
+    )
+
+
 def test_majority_from_counts_per_pair_and_prompt_matches_majority_from_votes() -> None:
     rng = np.random.default_rng(11)
     prompt = rng.integers(0, 6, 400)

@@ -229,9 +229,67 @@ def test_a_model_that_won_every_vote_gets_a_finite_score_and_a_wide_interval(
         assert np.isfinite(getattr(st, name)).all(), name
     assert st.rank[0] == 1
     assert st.score[0] == st.score.max()
-    # Only the prior holds it finite, so its interval is much wider than the others'.
+    # Only the prior holds it finite, so its interval is much wider than the others', and it
+    # is flagged (and provisional though it has 30 votes).
     widths = st.ci_high - st.ci_low
     assert widths[0] > 2 * widths[1:].max()
+    assert st.separated.tolist() == [True, False, False, False]
+    assert st.provisional.tolist() == [True, False, False, False]
+
+
+@pytest.mark.parametrize("tie_model", ["half", "davidson"])
+def test_a_model_that_won_every_vote_moves_neither_the_others_scores_nor_intervals(
+    tie_model: str,
+) -> None:
+    rest = dict(i=[1, 1, 2], j=[2, 3, 3], wins_i=[6.0, 5.0, 6.0], wins_j=[4.0, 5.0, 4.0])
+    alone = compute_standings(
+        PairCounts(n_models=4, ties=[3.0, 2.0, 3.0], **rest),  # type: ignore[arg-type]
+        tie_model=tie_model,  # type: ignore[arg-type]
+    )
+    with_winner = compute_standings(
+        PairCounts(
+            n_models=4,
+            i=[0, 0, 0, *rest["i"]],
+            j=[1, 2, 3, *rest["j"]],
+            wins_i=[10.0, 10.0, 10.0, *rest["wins_i"]],
+            wins_j=[0.0, 0.0, 0.0, *rest["wins_j"]],
+            ties=[0.0, 0.0, 0.0, 3.0, 2.0, 3.0],
+        ),
+        tie_model=tie_model,  # type: ignore[arg-type]
+    )
+    # Centred on the models with a finite score, the rest stay where they are without it, to
+    # a point (the prior holding the winner pulls on them a little); centred on
+    # all four, they would all move by a quarter of the winner's prior-held lead.
+    assert np.allclose(with_winner.score[1:], alone.score[1:], atol=0.2, rtol=0)
+    assert np.allclose(with_winner.ci_low[1:], alone.ci_low[1:], atol=1.0, rtol=0)
+    assert np.allclose(with_winner.ci_high[1:], alone.ci_high[1:], atol=1.0, rtol=0)
+
+
+def test_a_group_that_never_lost_to_the_rest_is_flagged_and_the_rest_is_not() -> None:
+    # 0 and 1 split their own votes but never lost to 2, 3 or 4, who split theirs.
+    counts = PairCounts(
+        n_models=5,
+        i=[0, 0, 1, 2, 2, 3],
+        j=[1, 2, 3, 3, 4, 4],
+        wins_i=[3.0, 4.0, 5.0, 2.0, 3.0, 1.0],
+        wins_j=[2.0, 0.0, 0.0, 2.0, 1.0, 2.0],
+        ties=[1.0, 0.0, 0.0, 1.0, 0.0, 1.0],
+    )
+    st = compute_standings(counts, min_votes=1)
+    assert st.separated.tolist() == [True, True, False, False, False]
+    assert st.score[2:].mean() == pytest.approx(1000.0, abs=1e-9)
+    assert np.isfinite(st.ci_low).all()
+    assert np.isfinite(st.ci_high).all()
+    # One loss is enough to make every score finite.
+    lost_once = PairCounts(
+        n_models=5,
+        i=counts.i,
+        j=counts.j,
+        wins_i=counts.wins_i,
+        wins_j=counts.wins_j + np.array([0.0, 1.0, 0.0, 0.0, 0.0, 0.0]),
+        ties=counts.ties,
+    )
+    assert not compute_standings(lost_once, min_votes=1).separated.any()
 
 
 def test_a_model_that_lost_every_vote_stays_finite_even_with_its_only_opponent() -> None:
@@ -307,7 +365,9 @@ def test_a_single_vote_rates_its_two_models_and_no_other() -> None:
     assert st.score[2] > 1000.0 > st.score[0]
     assert st.score[0] + st.score[2] == pytest.approx(2000.0)
     assert np.isfinite(st.ci_low[[0, 2]]).all()
-    assert st.provisional.tolist() == [False, True, False]
+    # One vote has no finite maximum-likelihood gap: both are flagged, whatever min_votes says.
+    assert st.separated.tolist() == [True, False, True]
+    assert st.provisional.tolist() == [True, True, True]
     assert st.wins.tolist() == [0.0, 0.0, 1.0]
 
 
