@@ -1,4 +1,4 @@
-"""Reads of the evaluation app: pair counts, standings, head-to-head records, rating history.
+"""Reads of the evaluation app: pair counts, standings, head-to-head records, refresh sweep.
 
 `standings_get` is the one read behind the standings API (JSON and CSV) and the public pages:
 the latest stored snapshot, or, with `tags`, a fit computed on the spot from the votes on the
@@ -186,20 +186,6 @@ def snapshot_rows(*, snapshot: RatingSnapshot) -> list[Rating]:
     rows = list(snapshot.ratings.select_related("model"))
     rows.sort(key=lambda r: _display_key(r.rank, r.score, r.component, r.model.name))
     return rows
-
-
-def snapshot_history(
-    *, leaderboard: Leaderboard, since: datetime | None = None
-) -> list[tuple[datetime, int, float | None, float | None, float | None]]:
-    """Every stored snapshot's (time, model id, score, ci_low, ci_high), oldest first, for plots."""
-    rows = Rating.objects.filter(snapshot__leaderboard=leaderboard)
-    if since is not None:
-        rows = rows.filter(snapshot__created__gte=since)
-    return list(
-        rows.order_by("snapshot__created", "snapshot_id", "model_id").values_list(
-            "snapshot__created", "model_id", "score", "ci_low", "ci_high"
-        )
-    )
 
 
 @dataclass(frozen=True)
