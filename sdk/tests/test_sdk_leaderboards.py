@@ -45,6 +45,14 @@ def test_it_creates_a_leaderboard_with_its_prompts(versus):
     assert row.show_prompt is False
 
 
+def test_it_takes_the_seed_shaped_positional_call(versus):
+    lb = versus.leaderboard.create_new_leaderboard(
+        "Positional", "Which image do you prefer?", PROMPTS, True
+    )
+    assert (lb.name, lb.prompts, lb.show_prompt) == ("Positional", PROMPTS, True)
+    assert LeaderboardRow.objects.get(pk=lb.id).show_prompt is True
+
+
 def test_it_gets_a_leaderboard_by_id(versus):
     lb = create_art(versus, inverse_ranking=True, min_votes=5, description="Spring round")
     again = versus.leaderboard.get_leaderboard_by_id(lb.id)

@@ -434,9 +434,9 @@ class LeaderboardAPI:
         name: str,
         instruction: str,
         prompts: Sequence[PromptInput],
+        show_prompt: bool = False,
         *,
         tags: Sequence[Sequence[str] | None] | None = None,
-        show_prompt: bool = False,
         show_prompt_asset: bool = False,
         inverse_ranking: bool = False,
         included_tags: Sequence[str] | None = None,
@@ -454,10 +454,11 @@ class LeaderboardAPI:
             The question voters answer, such as "Which image do you prefer?".
         prompts : list of str or dict
             Prompt texts, or dicts ``{"text": ..., "identifier": ..., "tags": [...]}``.
+        show_prompt : bool, default False
+            Show voters the prompt's text. The only setting that may be given by position, as
+            in ``create_new_leaderboard(name, instruction, prompts, True)``.
         tags : list of list of str, optional
             Tags per prompt, aligned with ``prompts`` (None entries for none).
-        show_prompt : bool, default False
-            Show voters the prompt's text.
         show_prompt_asset : bool, default False
             Show voters the prompt's asset (create the benchmark with
             `BenchmarkAPI.create_new_benchmark` to upload assets).
