@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from config.errors import Conflict, Invalid, VersusError
+from evaluation.media import media_removed_on_error
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +80,8 @@ def idempotent(request: Request, act: Callable[[], Response]) -> Response:
     previous = IdempotencyKey.objects.filter(owner=request.user, key=key).first()
     if previous is None:
         try:
-            with transaction.atomic():
+            # Files stored by the write are deleted if its transaction rolls back.
+            with media_removed_on_error(), transaction.atomic():
                 response = act()
                 if status.is_success(response.status_code):
                     IdempotencyKey.objects.create(
@@ -91,8 +93,10 @@ def idempotent(request: Request, act: Callable[[], Response]) -> Response:
                         response=response.data,
                     )
                 return response
-        except IntegrityError:
-            # Two requests with one key raced; the loser answers with the winner's result.
+        except (IntegrityError, VersusError):
+            # Two requests with one key raced. The loser's write clashed with the winner's (the
+            # key itself, or what the write made: a model's name answers 409), and the winner
+            # has committed by now; the loser answers with the winner's result.
             previous = IdempotencyKey.objects.filter(owner=request.user, key=key).first()
             if previous is None:
                 raise

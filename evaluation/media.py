@@ -14,12 +14,17 @@ import io
 import secrets
 import warnings
 import wave
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import IO, Any
 
 import filetype
 import mutagen
 from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
 from config.errors import Invalid
@@ -103,6 +108,46 @@ def media_random_name(inspected: InspectedMedia) -> str:
     """A storage name that reveals nothing: random, spread over 256 folders, typed by content."""
     token = secrets.token_hex(16)
     return f"{inspected.kind}/{token[:2]}/{token}.{inspected.extension}"
+
+
+#: Names stored by `media_store` inside the innermost `media_removed_on_error` block.
+_stored_names: ContextVar[list[str] | None] = ContextVar("versus_stored_media", default=None)
+
+
+def media_store(inspected: InspectedMedia) -> str:
+    """Store inspected bytes under a random name (see `media_random_name`) and return the name.
+
+    Inside `media_removed_on_error` the file is deleted again if the block fails.
+    """
+    name = default_storage.save(media_random_name(inspected), ContentFile(inspected.data))
+    pending = _stored_names.get()
+    if pending is not None:
+        pending.append(name)
+    return name
+
+
+@contextmanager
+def media_removed_on_error() -> Iterator[None]:
+    """Delete every file `media_store` saves in this block if the block raises.
+
+    Wrap it around the transaction that records the files: rows roll back, but storage (a
+    folder, a bucket) knows no transactions, so a failed write would otherwise leave files that
+    nothing points to. Blocks nest: files of an inner block that succeeded are removed if the
+    outer one fails.
+    """
+    outer = _stored_names.get()
+    stored: list[str] = []
+    token = _stored_names.set(stored)
+    try:
+        yield
+    except BaseException:
+        for name in stored:
+            default_storage.delete(name)
+        raise
+    finally:
+        _stored_names.reset(token)
+    if outer is not None:
+        outer.extend(stored)
 
 
 def _limit_for(kind: str) -> int:
@@ -282,9 +327,12 @@ def _check_frame_pixels(width: int, height: int, field: str) -> None:
 
 
 def _check_animation_pixels(total: int, frame_count: int, field: str) -> None:
-    """Refuse an animation whose frames together hold more pixels than we decode at once."""
+    """Refuse an animation whose frames together hold more pixels than we decode at once.
+
+    A still image (one frame) answers to the pixel limit of one image alone.
+    """
     limit = settings.VERSUS_MAX_ANIMATION_PIXELS
-    if total > limit:
+    if frame_count > 1 and total > limit:
         raise MediaError(
             f"{field}: {frame_count} frames hold {total:,} pixels in all (width x height x "
             f"frames), over the limit of {limit:,}; send fewer or smaller frames, or a video",

@@ -71,10 +71,20 @@ class Output(models.Model):
                 condition=(Q(kind="text") & ~Q(text="")) | (~Q(kind="text") & ~Q(file="")),
                 name="output_has_content",
             ),
+            models.CheckConstraint(
+                condition=Q(kind__in=MediaKind.values), name="output_kind_allowed"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.model} / prompt {self.prompt_id}"
+
+
+class VoteChoice(models.TextChoices):
+    LEFT = "left", "Left is better"
+    RIGHT = "right", "Right is better"
+    TIE = "tie", "Tie"
+    BOTH_BAD = "both_bad", "Both are bad"
 
 
 class Vote(models.Model):
@@ -84,11 +94,7 @@ class Vote(models.Model):
     GROUP BY on this table alone.
     """
 
-    class Choice(models.TextChoices):
-        LEFT = "left", "Left is better"
-        RIGHT = "right", "Right is better"
-        TIE = "tie", "Tie"
-        BOTH_BAD = "both_bad", "Both are bad"
+    Choice = VoteChoice
 
     class Excluded(models.TextChoices):
         COUNTED = "", "Counted"
@@ -132,6 +138,10 @@ class Vote(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=~Q(left_model=F("right_model")), name="vote_two_different_models"
+            ),
+            # The rater counts each choice by its value; anything else would vanish from the fit.
+            models.CheckConstraint(
+                condition=Q(choice__in=VoteChoice.values), name="vote_choice_allowed"
             ),
         ]
         indexes = [

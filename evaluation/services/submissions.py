@@ -7,14 +7,18 @@ from datetime import datetime
 from typing import IO, Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.errors import Conflict, Invalid
 from config.validation import metadata_check
-from evaluation.media import InspectedMedia, media_inspect, media_random_name, text_inspect
+from evaluation.media import (
+    InspectedMedia,
+    media_inspect,
+    media_removed_on_error,
+    media_store,
+    text_inspect,
+)
 from evaluation.models import Model, Output
 from leaderboards.models import Benchmark
 
@@ -102,81 +106,100 @@ def model_submit(
         )
 
     now = now or timezone.now()
-    stored: list[str] = []
     try:
-        # Inspect and store one file at a time, so memory holds one upload, not the submission.
-        outputs: list[Output] = []
-        kind = ""
-        for index, (prompt_id, item) in enumerate(zip(prompt_ids, items, strict=True)):
-            where = f"{field}[{index}]"
-            inspected: InspectedMedia = (
-                media_inspect(item, filename=getattr(item, "name", "") or "", field=where)
-                if data_type == "media"
-                else text_inspect(item, field=where)
+        with media_removed_on_error():
+            model = _model_store(
+                benchmark=benchmark,
+                owner=owner,
+                name=name,
+                prompt_ids=prompt_ids,
+                items=items,
+                field=field,
+                data_type=data_type,
+                metadata=metadata,
+                now=now,
             )
-            if kind and inspected.kind != kind:
-                raise Invalid(
-                    f"{where}: all outputs of a model must be of one kind; "
-                    f"{field}[0] is {kind}, this one is {inspected.kind}",
-                    field=where,
-                    code="mixed_kinds",
-                )
-            kind = inspected.kind
-            output = Output(
-                prompt_id=prompt_id,
-                kind=inspected.kind,
-                content_type=inspected.content_type,
-                content_hash=inspected.sha256,
-                size_bytes=len(inspected.data),
-                width=inspected.width,
-                height=inspected.height,
-                duration=inspected.duration,
-                created=now,
-            )
-            if inspected.kind == "text":
-                output.text = inspected.data.decode("utf-8")
-            else:
-                saved = default_storage.save(
-                    media_random_name(inspected), ContentFile(inspected.data)
-                )
-                stored.append(saved)
-                output.file.name = saved
-            outputs.append(output)
-
-        with transaction.atomic():
-            # The benchmark row lock serialises submissions, so the kind check and the name
-            # check cannot race with a concurrent submission.
-            locked = Benchmark.objects.select_for_update().get(pk=benchmark.pk)
-            if locked.media_kind and locked.media_kind != kind:
-                raise Invalid(
-                    f"{field}: benchmark {locked.name!r} holds {locked.media_kind} outputs; "
-                    f"this submission is {kind}",
-                    field=field,
-                    code="wrong_kind",
-                )
-            if not locked.media_kind:
-                locked.media_kind = kind
-                locked.save(update_fields=["media_kind"])
-            model = Model.objects.create(
-                benchmark=locked, name=name, owner=owner, metadata=metadata, created=now
-            )
-            for output in outputs:
-                output.model = model
-            Output.objects.bulk_create(outputs)
-            # A new model means new pairs: refill the leaderboards' matchmaking queues now.
-            from matchmaking.services import benchmark_changed
-
-            transaction.on_commit(lambda: benchmark_changed(benchmark_id=locked.pk))
     except IntegrityError:
-        for saved in stored:
-            default_storage.delete(saved)
+        # A concurrent submission of the same name won the race (the database's unique
+        # constraint decided); its files are its own, ours were removed on the way out.
         raise Conflict(
             f"name: benchmark {benchmark.name!r} already has a model named {name!r}",
             field="name",
             code="exists",
         ) from None
-    except BaseException:
-        for saved in stored:
-            default_storage.delete(saved)
-        raise
+    return model
+
+
+def _model_store(
+    *,
+    benchmark: Benchmark,
+    owner: AbstractBaseUser,
+    name: str,
+    prompt_ids: list[int],
+    items: Sequence[Any],
+    field: str,
+    data_type: str,
+    metadata: dict[str, Any],
+    now: datetime,
+) -> Model:
+    """Inspect and store every output, then write the model and its outputs in one transaction."""
+    # Inspect and store one file at a time, so memory holds one upload, not the submission.
+    outputs: list[Output] = []
+    kind = ""
+    for index, (prompt_id, item) in enumerate(zip(prompt_ids, items, strict=True)):
+        where = f"{field}[{index}]"
+        inspected: InspectedMedia = (
+            media_inspect(item, filename=getattr(item, "name", "") or "", field=where)
+            if data_type == "media"
+            else text_inspect(item, field=where)
+        )
+        if kind and inspected.kind != kind:
+            raise Invalid(
+                f"{where}: all outputs of a model must be of one kind; "
+                f"{field}[0] is {kind}, this one is {inspected.kind}",
+                field=where,
+                code="mixed_kinds",
+            )
+        kind = inspected.kind
+        output = Output(
+            prompt_id=prompt_id,
+            kind=inspected.kind,
+            content_type=inspected.content_type,
+            content_hash=inspected.sha256,
+            size_bytes=len(inspected.data),
+            width=inspected.width,
+            height=inspected.height,
+            duration=inspected.duration,
+            created=now,
+        )
+        if inspected.kind == "text":
+            output.text = inspected.data.decode("utf-8")
+        else:
+            output.file.name = media_store(inspected)
+        outputs.append(output)
+
+    with transaction.atomic():
+        # The benchmark row lock serialises submissions, so the kind check and the name
+        # check cannot race with a concurrent submission.
+        locked = Benchmark.objects.select_for_update().get(pk=benchmark.pk)
+        if locked.media_kind and locked.media_kind != kind:
+            raise Invalid(
+                f"{field}: benchmark {locked.name!r} holds {locked.media_kind} outputs; "
+                f"this submission is {kind}",
+                field=field,
+                code="wrong_kind",
+            )
+        if not locked.media_kind:
+            locked.media_kind = kind
+            locked.save(update_fields=["media_kind"])
+        model = Model.objects.create(
+            benchmark=locked, name=name, owner=owner, metadata=metadata, created=now
+        )
+        for output in outputs:
+            output.model = model
+        Output.objects.bulk_create(outputs)
+        # A new model means new pairs: refill the leaderboards' matchmaking queues now.
+        from matchmaking.services import benchmark_changed
+
+        transaction.on_commit(lambda: benchmark_changed(benchmark_id=locked.pk))
     return model

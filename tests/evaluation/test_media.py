@@ -8,6 +8,7 @@ import warnings
 import wave
 
 import pytest
+from django.core.files.storage import default_storage
 from PIL import Image
 
 from evaluation.media import (
@@ -15,6 +16,8 @@ from evaluation.media import (
     MediaTooLarge,
     media_inspect,
     media_random_name,
+    media_removed_on_error,
+    media_store,
     text_inspect,
 )
 from tests.factories import huge_png, jpeg_bytes, named_file, png_bytes, wav_bytes
@@ -243,3 +246,31 @@ def test_it_checks_text_outputs(settings):
         text_inspect("a\x00b", field="texts[0]")
     with pytest.raises(MediaError, match="empty"):
         text_inspect("   ", field="texts[0]")
+
+
+def store_then_fail(stored: list[str], *, inner_block: bool) -> None:
+    """Store a file (first in a nested block that succeeds, if asked), store one more, fail."""
+    inspected = inspect(png_bytes(), "x.png")
+    with media_removed_on_error():
+        if inner_block:
+            with media_removed_on_error():
+                stored.append(media_store(inspected))
+        stored.append(media_store(inspected))
+        assert all(default_storage.exists(name) for name in stored)
+        raise RuntimeError("the transaction rolled back")
+
+
+@pytest.mark.parametrize("inner_block", [False, True])
+def test_it_removes_the_files_stored_in_a_block_that_fails(inner_block):
+    stored: list[str] = []
+    with pytest.raises(RuntimeError):
+        store_then_fail(stored, inner_block=inner_block)
+    assert len(stored) == 1 + inner_block
+    assert not any(default_storage.exists(name) for name in stored)
+
+
+def test_it_keeps_files_stored_in_a_block_that_succeeds():
+    inspected = inspect(png_bytes(), "x.png")
+    with media_removed_on_error(), media_removed_on_error():
+        name = media_store(inspected)
+    assert default_storage.exists(name)
