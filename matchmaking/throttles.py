@@ -1,7 +1,11 @@
 """Per-voter and per-IP rate limits of the voting endpoints (a DRF throttle, 429 + Retry-After).
 
 The rates come from settings (`VERSUS_RATE_VOTER`, `VERSUS_RATE_IP`, e.g. ``"60/min"``; empty
-turns a limit off) and apply per endpoint, named by the view's `throttle_scope`. With Redis
+turns a limit off) and apply per endpoint, named by the view's `throttle_scope`. The voting
+page, a plain Django view, counts in the same counters through `request_wait`: its GET (which
+issues a matchup, and creates a voter for a browser without one) as ``next``, its form POSTs
+as ``vote`` and ``report``, so a voter has one budget whether they vote by API, by script or
+by form. With Redis
 both limits are fixed-window counters checked together in one pipelined round trip; without
 it (embedded mode) each is DRF's own sliding window in the Django cache. When Redis is
 unreachable the limits let requests through: a dead Redis must not stop votes, which are bound
@@ -11,6 +15,8 @@ to issued matchups anyway.
 from __future__ import annotations
 
 import logging
+import math
+from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
@@ -101,3 +107,13 @@ class VotingRateThrottle(BaseThrottle):
 
     def wait(self) -> float | None:
         return self._wait
+
+
+def request_wait(request: Any, *, scope: str) -> int | None:
+    """The voting limits for a view outside DRF (the voting page): None when `request` may go
+    on, else the whole seconds to wait (for Retry-After). Counts `request` against `scope`'s
+    counters, the ones the API view with that `throttle_scope` uses."""
+    throttle = VotingRateThrottle()
+    if throttle.allow_request(request, SimpleNamespace(throttle_scope=scope)):
+        return None
+    return max(1, math.ceil(throttle.wait() or 1))

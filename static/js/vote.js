@@ -1,6 +1,7 @@
 /* Voting page: vote with a click or a key, then the next pair without a full reload.
-   Talks to the JSON API with the session cookie and the CSRF token; never learns which model
-   made an output until the vote is in (and only if the leaderboard reveals it). */
+   Talks to the JSON API with the voter cookie and the CSRF token; never learns which model
+   made an output until the vote is in (and only if the leaderboard reveals it). Without this
+   script the page's forms do the same by plain POSTs. */
 (function () {
   "use strict";
   var config = JSON.parse(document.getElementById("vote-config").textContent);
@@ -8,15 +9,29 @@
   var form = document.getElementById("vote-form");
   var statusLine = document.getElementById("vote-status");
   var toast = document.getElementById("vote-toast");
+  var nextBox = document.getElementById("vote-next");
+  var nextButton = document.getElementById("vote-next-button");
   var busy = false;
   var toastTimer = null;
+  // After a vote on a board that reveals the models: what comes next, shown after a pause.
+  var pending = null;
+  var REVEAL_MS = 2500;
+  // The next pair's media, built (so the browser fetches them) before the pair is shown.
+  var preloaded = null;
+  var READY_WAIT_MS = 400;
+  // The arrows and W A S D, in the same layout under either hand.
   var KEYS = {
-    ArrowLeft: "left", a: "left", A: "left",
-    ArrowRight: "right", d: "right", D: "right",
-    ArrowUp: "tie", t: "tie", T: "tie",
-    ArrowDown: "both_bad", b: "both_bad", B: "both_bad"
+    ArrowLeft: "left", a: "left",
+    ArrowRight: "right", d: "right",
+    ArrowUp: "tie", w: "tie",
+    ArrowDown: "both_bad", s: "both_bad"
   };
-  var NAMES = { left: "A", right: "B", tie: "Tie", both_bad: "Both bad" };
+  var NAMES = { left: "Left is better", right: "Right is better", tie: "Tie", both_bad: "Both bad" };
+  // Focus in any of these means the arrows (or letters) belong to it: seeking a video,
+  // moving a slider, typing a report.
+  var OWNS_KEYS = "input, textarea, select, video, audio, [contenteditable], " +
+    "[role=slider], [role=spinbutton], [role=listbox], [role=combobox], [role=menu], " +
+    "[role=menubar], [role=radiogroup], [role=tablist], [role=tree], [role=grid]";
 
   function csrfToken() {
     var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
@@ -66,25 +81,72 @@
     return el;
   }
 
-  function fill(id, media, label) {
+  function preload(m) {
+    if (preloaded && preloaded.id === m.id) return preloaded;
+    preloaded = {
+      id: m.id,
+      left: mediaElement(m.left, "Left output"),
+      right: mediaElement(m.right, "Right output"),
+      asset: m.prompt_asset ? mediaElement(m.prompt_asset, "Prompt asset") : null
+    };
+    return preloaded;
+  }
+
+  // Resolves once the preloaded pictures are decoded, or after READY_WAIT_MS: the old pair
+  // stays up meanwhile instead of two empty frames.
+  function ready(set) {
+    var images = [set.left, set.right, set.asset].filter(function (el) {
+      return el && el.tagName === "IMG" && typeof el.decode === "function";
+    });
+    var decoded = Promise.all(images.map(function (img) {
+      return img.decode().catch(function () { return null; });
+    }));
+    var timeout = new Promise(function (resolve) { setTimeout(resolve, READY_WAIT_MS); });
+    return Promise.race([decoded, timeout]);
+  }
+
+  function place(id, el) {
     var box = document.getElementById(id);
     box.replaceChildren();
-    if (media) box.appendChild(mediaElement(media, label));
+    if (el) box.appendChild(el);
+  }
+
+  function clearReveal() {
+    root.querySelectorAll("[data-reveal]").forEach(function (el) {
+      el.replaceChildren();
+      el.hidden = true;
+    });
+    root.querySelectorAll(".vote-pane").forEach(function (pane) { pane.classList.remove("chosen"); });
+    root.classList.remove("revealing");
+    nextBox.hidden = true;
   }
 
   function render(m) {
+    var set = preload(m);
+    preloaded = null;
     root.dataset.matchup = String(m.id);
-    document.getElementById("vote-matchup-id").value = String(m.id);
+    root.querySelectorAll("input[name=matchup]").forEach(function (input) { input.value = String(m.id); });
+    root.querySelectorAll("details.report").forEach(function (box) {
+      box.open = false;
+      box.querySelector("input[name=reason]").value = "";
+    });
     var prompt = document.getElementById("vote-prompt");
     document.getElementById("vote-prompt-text").textContent = m.prompt || "";
-    fill("vote-prompt-asset", m.prompt_asset, "Prompt asset");
+    place("vote-prompt-asset", set.asset);
     prompt.hidden = !(m.prompt || m.prompt_asset);
-    fill("vote-left", m.left, "Output A");
-    fill("vote-right", m.right, "Output B");
-    root.querySelectorAll("[data-reveal]").forEach(function (el) { el.textContent = ""; });
+    var kinds = [m.left.kind, m.right.kind];
+    document.getElementById("vote-pair").dataset.kind = kinds.indexOf("text") >= 0 ? "text" : kinds[0];
+    place("vote-left", set.left);
+    place("vote-right", set.right);
+    clearReveal();
     root.hidden = false;
     document.getElementById("vote-empty").hidden = true;
     config.matchup = m;
+  }
+
+  // Shows `m` once its pictures are ready (or nearly), then takes votes again.
+  function show(m) {
+    return ready(preload(m)).then(function () { render(m); say(""); setBusy(false); });
   }
 
   function showEmpty(reason) {
@@ -122,10 +184,15 @@
       function () { return response.statusText; });
   }
 
+  function retryAfter(response) {
+    var seconds = parseInt(response.headers.get("Retry-After") || "2", 10);
+    return Math.max(1, isNaN(seconds) ? 2 : seconds) * 1000;
+  }
+
   function loadNext() {
     return api("GET", config.next).then(function (response) {
       if (response.status === 200) {
-        return response.json().then(function (m) { render(m); say(""); setBusy(false); });
+        return response.json().then(show);
       }
       if (response.status === 204) {
         showEmpty(response.headers.get("Versus-Reason"));
@@ -142,9 +209,37 @@
     });
   }
 
-  function retryAfter(response) {
-    var seconds = parseInt(response.headers.get("Retry-After") || "2", 10);
-    return Math.max(1, isNaN(seconds) ? 2 : seconds) * 1000;
+  // What follows a vote (or a report): the pair its answer carried, the reason there is
+  // none, or a fresh request.
+  function advance(after) {
+    if (after.next) return show(after.next);
+    if (after.reason) { showEmpty(after.reason); setBusy(false); return null; }
+    return loadNext();
+  }
+
+  function reveal(models, choice, after) {
+    ["left", "right"].forEach(function (side) {
+      var line = root.querySelector("[data-reveal=" + side + "]");
+      var name = document.createElement("strong");
+      name.textContent = models[side];
+      line.replaceChildren(name);
+      if (choice === side) line.append(" · your pick");
+      line.hidden = false;
+      root.querySelector(".vote-pane[data-side=" + side + "]").classList.toggle("chosen", choice === side);
+    });
+    root.classList.add("revealing");
+    say("You chose: " + NAMES[choice] + ".");
+    if (after.next) preload(after.next);
+    pending = { after: after, timer: setTimeout(moveOn, REVEAL_MS) };
+    nextBox.hidden = false;
+  }
+
+  function moveOn() {
+    if (!pending) return;
+    var after = pending.after;
+    clearTimeout(pending.timer);
+    pending = null;
+    advance(after);
   }
 
   function vote(choice) {
@@ -155,14 +250,10 @@
     api("POST", "/api/v1/matchups/" + id + "/vote/", { choice: choice, next: true }).then(function (response) {
       if (response.status === 201) {
         return response.json().then(function (v) {
-          if (v.models) {
-            showToast("You chose " + NAMES[choice] + ". A: " + v.models.left + " · B: " + v.models.right);
-          } else {
-            showToast("Vote recorded: " + NAMES[choice]);
-          }
-          if (v.next) { render(v.next); say(""); setBusy(false); return null; }
-          if (v.next_reason) { showEmpty(v.next_reason); setBusy(false); return null; }
-          return loadNext();
+          var after = { next: v.next, reason: v.next ? "" : v.next_reason };
+          if (v.models) { reveal(v.models, choice, after); return null; }
+          showToast("Vote recorded: " + NAMES[choice]);
+          return advance(after);
         });
       }
       if (response.status === 409 || response.status === 410 || response.status === 404) {
@@ -181,10 +272,8 @@
     });
   }
 
-  function report(side) {
+  function report(side, reason) {
     if (busy || !config.matchup) return;
-    var reason = window.prompt("What is wrong with output " + NAMES[side] + "? (optional)", "");
-    if (reason === null) return;
     setBusy(true);
     api("POST", "/api/v1/matchups/" + config.matchup.id + "/report/", { side: side, reason: reason })
       .then(function (response) {
@@ -199,14 +288,28 @@
       var button = event.submitter;
       if (button && button.dataset.choice) vote(button.dataset.choice);
     });
-    root.querySelectorAll("[data-report]").forEach(function (button) {
-      button.addEventListener("click", function () { report(button.dataset.report); });
+    root.querySelectorAll("details.report").forEach(function (box) {
+      box.querySelector("form").addEventListener("submit", function (event) {
+        event.preventDefault();
+        report(box.dataset.report, box.querySelector("input[name=reason]").value);
+      });
     });
+    nextButton.addEventListener("click", moveOn);
     document.addEventListener("keydown", function (event) {
       if (event.altKey || event.ctrlKey || event.metaKey || root.hidden) return;
-      var tag = (event.target && event.target.tagName) || "";
-      if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT") return;
-      var choice = KEYS[event.key];
+      // A held key repeats: one press is one vote.
+      if (event.repeat) return;
+      var target = event.target;
+      if (target && target.closest && target.closest(OWNS_KEYS)) return;
+      if (pending) {
+        if (event.key === "Enter" && !(target && target.closest && target.closest("button, a"))) {
+          event.preventDefault();
+          moveOn();
+        }
+        return;
+      }
+      var key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
+      var choice = KEYS[key];
       if (!choice) return;
       event.preventDefault();
       vote(choice);

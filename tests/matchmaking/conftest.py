@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from leaderboards.models import Leaderboard
@@ -15,10 +17,14 @@ from tests.factories import make_leaderboard, make_models
 
 @pytest.fixture(autouse=True)
 def _fresh_breaker(settings: Any) -> Iterator[None]:
-    """No Redis failure from an earlier test leaks into this one; votes are slow enough."""
+    """No Redis failure from an earlier test leaks into this one, nor its rate-limit counts
+    (every test client is 127.0.0.1); votes are slow enough."""
     settings.VERSUS_MIN_VIEW_MS = 0
     settings.VERSUS_GOLD_SHARE_PERCENT = 0
     queue.breaker_reset()
+    # A test may have pointed the cache at a stopped Redis: nothing to clear then.
+    with contextlib.suppress(Exception):
+        cache.clear()
     yield
     queue.breaker_reset()
 

@@ -52,10 +52,23 @@ def test_it_names_no_model_on_the_page(board: Any, client: Client) -> None:
 
 def test_it_shows_the_keyboard_shortcuts_on_the_buttons(board: Any, client: Client) -> None:
     html = page(client, board).content.decode()
-    for key in ("←", "→", "↑", "↓"):
+    for key in ("←", "→", "↑", "↓", "A", "D", "W", "S"):
         assert f"<kbd>{key}</kbd>" in html
+    for keys in ("ArrowLeft A", "ArrowUp W", "ArrowDown S", "ArrowRight D"):
+        assert f'aria-keyshortcuts="{keys}"' in html
     assert "js/vote.js" in html
-    assert "Report A" in html
+    assert html.count("Report this output") == 2
+
+
+def test_it_names_the_panes_so_that_no_shortcut_reads_two_ways(board: Any, client: Client) -> None:
+    import re
+
+    html = page(client, board).content.decode()
+    panes = re.findall(r'<figcaption class="side-label">([^<]*)</figcaption>', html)
+    assert panes == ["Left", "Right"]
+    keys = set(re.findall(r"<kbd>([A-Z])</kbd>", html))
+    assert keys == {"A", "D", "W", "S"}
+    assert not keys & {pane[0] for pane in panes}
 
 
 def test_it_hides_the_prompt_when_the_board_does(owner: Any, client: Client) -> None:
@@ -175,3 +188,74 @@ def test_it_renders_audio_and_video_outputs(
     html = page(client, board).content.decode()
     assert html.count(tag) == 2
     assert "controls" in html
+
+
+def form_post(client: Client, board: Any, data: dict[str, Any]) -> Any:
+    """POST the page's own form, as a browser without JavaScript does, and follow it."""
+    token = client.cookies["csrftoken"].value
+    return client.post(
+        f"/leaderboards/{board.pk}/vote/", {**data, "csrfmiddlewaretoken": token}, follow=True
+    )
+
+
+def test_it_reveals_the_models_on_the_page_after_a_form_vote(board: Any) -> None:
+    client = Client(enforce_csrf_checks=True)
+    page(client, board)
+    judged = Matchup.objects.select_related("left__model", "right__model").get()
+    response = form_post(client, board, {"matchup": judged.pk, "choice": "right"})
+    assert response.redirect_chain == [(f"/leaderboards/{board.pk}/vote/", 302)]
+    html = response.content.decode()
+    assert "Your last vote: <strong>Right is better</strong>" in html
+    assert f"<dt>Left</dt><dd>{judged.left.model.name}</dd>" in html
+    assert f"<dt>Right</dt><dd>{judged.right.model.name}</dd>" in html
+    # Shown once: a reload shows the next pair blinded again.
+    assert "Your last vote" not in page(client, board).content.decode()
+
+
+def test_it_keeps_the_names_hidden_after_a_form_vote_when_the_board_does(owner: Any) -> None:
+    board = make_leaderboard(owner, name="blind after", reveal_models=False)
+    make_models(board, 3)
+    client = Client(enforce_csrf_checks=True)
+    page(client, board)
+    response = form_post(client, board, {"matchup": Matchup.objects.get().pk, "choice": "tie"})
+    html = response.content.decode()
+    assert "Vote recorded: Tie." in html
+    for model in Model.objects.all():
+        assert model.name not in html
+
+
+def test_it_reports_an_output_without_javascript(board: Any) -> None:
+    from evaluation.models import OutputReport
+
+    client = Client(enforce_csrf_checks=True)
+    page(client, board)
+    reported = Matchup.objects.get()
+    response = form_post(
+        client, board, {"matchup": reported.pk, "report": "left", "reason": "  blank image "}
+    )
+    assert "Thank you: output reported." in response.content.decode()
+    report = OutputReport.objects.get()
+    assert (report.output_id, report.reason) == (reported.left_id, "blank image")
+    reported.refresh_from_db()
+    assert reported.closed_at is not None  # the voter moves on to another pair
+    assert Matchup.objects.count() == 2
+    assert not Vote.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        ({"matchup": "x", "choice": "left"}, "That form was not valid"),
+        ({"choice": "maybe"}, "choice: &#x27;maybe&#x27; is not allowed; use one of"),
+        ({"report": "middle"}, "side: &#x27;middle&#x27; is not allowed; use &#x27;left&#x27;"),
+    ],
+    ids=["matchup not a number", "unknown choice", "unknown side"],
+)
+def test_it_says_what_was_wrong_with_a_form(board: Any, data: dict[str, Any], said: str) -> None:
+    client = Client(enforce_csrf_checks=True)
+    page(client, board)
+    matchup = Matchup.objects.get()
+    response = form_post(client, board, {"matchup": matchup.pk, **data})
+    assert response.status_code == 200
+    assert said in response.content.decode()
+    assert not Vote.objects.exists()

@@ -5,18 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from evaluation.models import Vote
+from matchmaking.models import Matchup, Voter
 from tests.matchmaking.conftest import browser_client, next_matchup, open_page, vote
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _clean_counters() -> None:
-    cache.clear()
 
 
 def test_it_limits_one_voter(board: Any, voter_api: APIClient, settings: Any) -> None:
@@ -91,11 +86,106 @@ def test_it_counts_both_limits_in_redis_and_answers_the_longest_wait(
     board: Any, voter_api: APIClient, settings: Any, fake_redis: Any, ip_rate: str, longest: int
 ) -> None:
     settings.VERSUS_RATE_VOTER = "2/min"
+    settings.VERSUS_RATE_IP = ""
+    open_page(voter_api, board)  # the voter cookie, before anything is counted per IP
     settings.VERSUS_RATE_IP = ip_rate
-    open_page(voter_api, board)
     answers = [next_matchup(voter_api, board) for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert longest - 60 < int(answers[-1]["Retry-After"]) <= longest
     keys = fake_redis.keys("versus:throttle_*")
     assert any(b"next-VERSUS_RATE_VOTER_voter-" in key for key in keys)
     assert any(b"next-VERSUS_RATE_IP_ip-" in key for key in keys) == bool(ip_rate)
+
+
+def form_vote(client: APIClient, board: Any, matchup_id: int, choice: str = "left") -> Any:
+    """A vote through the voting page's own form (the path without JavaScript)."""
+    return client.post(
+        f"/leaderboards/{board.pk}/vote/",
+        {
+            "matchup": matchup_id,
+            "choice": choice,
+            "csrfmiddlewaretoken": client.cookies["csrftoken"].value,
+        },
+    )
+
+
+def assert_slowed_down(response: Any, *, what: str) -> None:
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    html = response.content.decode()
+    assert "Slow down a little" in html
+    assert what in html
+    assert f'content="{response["Retry-After"]};url=' in html  # back to voting by itself
+
+
+def test_it_limits_votes_posted_by_the_page_form(board: Any, settings: Any) -> None:
+    settings.VERSUS_RATE_VOTER = "1/min"
+    settings.VERSUS_RATE_IP = "1/min"
+    client = browser_client()
+    open_page(client, board)
+    first = Matchup.objects.get().pk
+    assert form_vote(client, board, first).status_code == 302
+    answers = [form_vote(client, board, first, "right") for _ in range(3)]
+    for answer in answers:
+        assert_slowed_down(answer, what="Your vote was not recorded")
+    assert Vote.objects.count() == 1
+
+
+def test_it_counts_page_and_api_votes_in_one_budget(board: Any, settings: Any) -> None:
+    settings.VERSUS_RATE_VOTER = "2/min"
+    settings.VERSUS_RATE_IP = ""
+    client = browser_client()
+    open_page(client, board)
+    assert form_vote(client, board, Matchup.objects.get().pk).status_code == 302
+    second = next_matchup(client, board).json()["id"]
+    assert vote(client, second).status_code == 201
+    third = next_matchup(client, board).json()["id"]
+    assert form_vote(client, board, third).status_code == 429
+    assert vote(client, third).status_code == 429
+    assert Vote.objects.count() == 2
+
+
+def test_it_limits_page_views_without_a_cookie_per_ip(board: Any, settings: Any) -> None:
+    settings.VERSUS_RATE_VOTER = ""
+    settings.VERSUS_RATE_IP = "3/min"
+    answers = [open_page(browser_client(), board) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert_slowed_down(answers[-1], what="No new pair was issued")
+    # The refused request created nothing.
+    assert Voter.objects.count() == 3
+    assert Matchup.objects.count() == 3
+
+
+def test_it_limits_page_views_of_one_voter(board: Any, settings: Any) -> None:
+    settings.VERSUS_RATE_VOTER = "2/min"
+    settings.VERSUS_RATE_IP = ""
+    client = browser_client()
+    open_page(client, board)  # no cookie yet: counted by IP, as for the API
+    assert [open_page(client, board).status_code for _ in range(3)] == [200, 200, 429]
+    assert open_page(browser_client(), board).status_code == 200  # another browser
+
+
+def test_it_limits_reports_posted_by_the_page_form(board: Any, settings: Any) -> None:
+    from evaluation.models import OutputReport
+
+    settings.VERSUS_RATE_VOTER = "1/min"
+    settings.VERSUS_RATE_IP = ""
+    client = browser_client()
+    open_page(client, board)
+    token = client.cookies["csrftoken"].value
+    url = f"/leaderboards/{board.pk}/vote/"
+    matchup = Matchup.objects.get().pk
+    assert client.post(url, {"matchup": matchup, "report": "left", "csrfmiddlewaretoken": token})
+    answer = client.post(url, {"matchup": matchup, "report": "right", "csrfmiddlewaretoken": token})
+    assert_slowed_down(answer, what="Your report was not sent")
+    assert OutputReport.objects.count() == 1
+
+
+def test_it_counts_the_page_in_redis_when_it_has_it(
+    board: Any, settings: Any, fake_redis: Any
+) -> None:
+    settings.VERSUS_RATE_VOTER = ""
+    settings.VERSUS_RATE_IP = "2/min"
+    answers = [open_page(browser_client(), board).status_code for _ in range(3)]
+    assert answers == [200, 200, 429]
+    assert fake_redis.keys("versus:throttle_next-VERSUS_RATE_IP_ip-127.0.0.1")
