@@ -41,7 +41,11 @@ STANDINGS_CSV_COLUMNS: tuple[tuple[str, str], ...] = (
     ("ties", "tie votes"),
     ("both_bad", "'both bad' votes (a tie unless the board drops them)"),
     ("win_rate", "(wins + ties / 2) / counted votes"),
-    ("provisional", "true while the model has fewer votes than the board's min_votes"),
+    (
+        "provisional",
+        "true while the model has fewer votes than the board's min_votes, or won (lost) every "
+        "vote against the rest (its score then only says 'above (below) them')",
+    ),
     ("component", "part of the comparison graph (0 = largest); scores compare within a part"),
 )
 """Columns of the CSV export, in order, with what each holds. Stable: add, never rename."""
@@ -86,8 +90,21 @@ class StandingsRowOut(serializers.Serializer):
     ties = serializers.IntegerField()
     both_bad = serializers.IntegerField()
     win_rate = serializers.FloatField(allow_null=True)
-    provisional = serializers.BooleanField()
+    provisional = serializers.BooleanField(
+        help_text=(
+            "Fewer counted votes than the board's min_votes, or a model that won (lost) every "
+            "vote against the rest, whose score only says 'above (below) them'."
+        )
+    )
     component = serializers.IntegerField(allow_null=True)
+    live_score = serializers.FloatField(
+        allow_null=True,
+        help_text=(
+            "Live estimate between fits: `score` moved by an online Elo pass over the votes "
+            "not yet counted (equal to `score` when there are none). Never the published "
+            "score; the next fit replaces it."
+        ),
+    )
 
 
 class StandingsOut(serializers.Serializer):
@@ -112,6 +129,13 @@ class StandingsOut(serializers.Serializer):
     )
     component_count = serializers.IntegerField()
     has_bootstrap = serializers.BooleanField(help_text="Whether rank_low/rank_high are filled.")
+    anchor_model = serializers.CharField(
+        allow_null=True,
+        help_text="Model whose score is fixed at 1000 in this fit; null: the mean model is.",
+    )
+    live_votes = serializers.IntegerField(
+        help_text="Votes not yet counted in this fit that moved the rows' live_score."
+    )
     rows = StandingsRowOut(many=True)
 
 
@@ -185,7 +209,9 @@ class LeaderboardStandings(_ErrorsAsJSON, APIView):
             "The latest published snapshot (refitted a few seconds after votes arrive), with "
             "its time and vote count; rows best first, grouped by part of the comparison "
             "graph, unrated models last. `?tags=` fits the votes on prompts with those tags "
-            "for this request. `?format=csv` returns the rows as CSV.\n\n" + CSV_DESCRIPTION
+            "for this request. Each row's `live_score` is a live estimate from the votes "
+            "that arrived since (never the published score). `?format=csv` returns the rows "
+            "as CSV.\n\n" + CSV_DESCRIPTION
         ),
         parameters=[
             TAGS_PARAMETER,
@@ -200,7 +226,7 @@ class LeaderboardStandings(_ErrorsAsJSON, APIView):
     )
     def get(self, request: Request, leaderboard_id: int) -> Response:
         leaderboard = leaderboard_get(leaderboard_id=leaderboard_id, user=request.user)
-        view = standings_get(leaderboard=leaderboard, tags=tags_param(request))
+        view = standings_get(leaderboard=leaderboard, tags=tags_param(request), live=True)
         response = Response(StandingsOut(view).data)
         if getattr(request.accepted_renderer, "format", "") == "csv":
             response["Content-Disposition"] = (

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +22,18 @@ from numpy.typing import NDArray
 
 from config.errors import Invalid
 from evaluation.models import Model, PairCount, Rating, RatingSnapshot, Vote
-from evaluation.rating import PairCounts, Standings, collapse_majority, compute_standings
+from evaluation.rating import (
+    BOTH_BAD,
+    LEFT,
+    RIGHT,
+    SCORE_CENTRE,
+    TIE,
+    PairCounts,
+    Standings,
+    collapse_majority,
+    compute_standings,
+    online_elo,
+)
 from leaderboards.models import Leaderboard
 from leaderboards.selectors import leaderboard_prompts
 
@@ -48,14 +59,20 @@ def board_models(*, leaderboard: Leaderboard) -> list[Model]:
 
 
 def rating_options(*, leaderboard: Leaderboard) -> dict[str, Any]:
-    """The leaderboard settings a fit depends on; stored with each snapshot to spot changes."""
-    return {
+    """The leaderboard settings a fit depends on; stored with each snapshot to spot changes.
+
+    `anchor_model` is there only when set, so boards without one keep their stored options.
+    """
+    options: dict[str, Any] = {
         "tie_model": leaderboard.tie_model,
         "both_bad": leaderboard.both_bad,
         "repeat_votes": leaderboard.repeat_votes,
         "min_votes": leaderboard.min_votes,
         "inverse_ranking": leaderboard.inverse_ranking,
     }
+    if leaderboard.anchor_model:
+        options["anchor_model"] = leaderboard.anchor_model
+    return options
 
 
 def _positions(model_ids: list[int], ids: NDArray[np.int64]) -> NDArray[np.int64]:
@@ -158,14 +175,41 @@ def pair_counts_get(
     ).counts
 
 
-def standings_fit(*, leaderboard: Leaderboard, counts: PairCounts) -> Standings:
-    """Fit `counts` with the leaderboard's settings (tie model, both-bad, inverse, min votes)."""
+def anchor_index(
+    *, leaderboard: Leaderboard, models: list[Model], counts: PairCounts
+) -> int | None:
+    """Index of the leaderboard's anchor model in `models`, if it has a counted vote in `counts`.
+
+    None when the board has no anchor, no model has that name, or the model has no vote the
+    fit counts yet (its score would be undefined): the mean model is at 1000 then.
+    """
+    if not leaderboard.anchor_model:
+        return None
+    k = next((k for k, m in enumerate(models) if m.name == leaderboard.anchor_model), None)
+    if k is None:
+        return None
+    tallies = counts.tallies()
+    counted = tallies.wins[k] + tallies.losses[k] + tallies.ties[k]
+    if leaderboard.both_bad == Leaderboard.BothBad.TIE:
+        counted += tallies.both_bad[k]
+    return k if counted > 0 else None
+
+
+def standings_fit(
+    *, leaderboard: Leaderboard, models: list[Model], counts: PairCounts
+) -> Standings:
+    """Fit `counts` (index k is `models[k]`) with the leaderboard's settings.
+
+    Tie model, both-bad policy, inverse ranking, min votes, and the anchor model when it is
+    rated (see `anchor_index`).
+    """
     return compute_standings(
         counts,
         tie_model=leaderboard.tie_model,  # type: ignore[arg-type]
         both_bad=leaderboard.both_bad,  # type: ignore[arg-type]
         min_votes=leaderboard.min_votes,
         inverse=leaderboard.inverse_ranking,
+        anchor=anchor_index(leaderboard=leaderboard, models=models, counts=counts),
     )
 
 
@@ -208,6 +252,10 @@ class StandingsRow:
     win_rate: float | None
     provisional: bool
     component: int | None
+    live_score: float | None = None
+    """`score` moved by an online Elo pass over the votes the fit has not counted yet (see
+    `live_scores`); never the published score. None when not asked for, or for a model with
+    neither a score nor a new vote."""
 
 
 @dataclass(frozen=True)
@@ -216,6 +264,8 @@ class StandingsView:
 
     `computed_at` is None (and every row unrated) before the first fit. `stored` says whether
     the numbers come from a stored snapshot (`snapshot_id`) or were computed for this request.
+    `anchor_model` names the model fixed at 1000 in this fit (None: the mean model is).
+    `live_votes` is how many not yet counted votes moved the rows' `live_score`.
     """
 
     leaderboard_id: int
@@ -232,6 +282,8 @@ class StandingsView:
     component_count: int
     has_bootstrap: bool
     rows: list[StandingsRow]
+    anchor_model: str | None = None
+    live_votes: int = 0
 
 
 def unrated_row(*, model_id: int, name: str) -> StandingsRow:
@@ -321,7 +373,11 @@ def tag_prompt_ids(*, leaderboard: Leaderboard, tags: list[str]) -> list[int]:
 
 
 def standings_get(
-    *, leaderboard: Leaderboard, tags: list[str] | None = None, now: datetime | None = None
+    *,
+    leaderboard: Leaderboard,
+    tags: list[str] | None = None,
+    now: datetime | None = None,
+    live: bool = False,
 ) -> StandingsView:
     """The leaderboard's standings: the latest snapshot, or a fit on prompts with `tags` only.
 
@@ -329,10 +385,35 @@ def standings_get(
     With `tags`, the votes on the leaderboard's prompts carrying any of those tags are fitted
     for this call, with the leaderboard's settings, and nothing is stored; rank intervals
     (from the background bootstrap) are then None. Unknown tags are a 400 naming them.
+    With `live`, every row also gets its `live_score` (see `live_scores`).
     """
     models = board_models(leaderboard=leaderboard)
-    if tags:
-        prompt_ids = tag_prompt_ids(leaderboard=leaderboard, tags=tags)
+    prompt_ids = tag_prompt_ids(leaderboard=leaderboard, tags=tags) if tags else None
+    view = _standings_published(
+        leaderboard=leaderboard, models=models, tags=tags, prompt_ids=prompt_ids, now=now
+    )
+    if not live:
+        return view
+    moved, live_votes = live_scores(
+        leaderboard=leaderboard, models=models, rows=view.rows, prompt_ids=prompt_ids
+    )
+    return replace(
+        view,
+        rows=[replace(row, live_score=moved.get(row.model_id)) for row in view.rows],
+        live_votes=live_votes,
+    )
+
+
+def _standings_published(
+    *,
+    leaderboard: Leaderboard,
+    models: list[Model],
+    tags: list[str] | None,
+    prompt_ids: list[int] | None,
+    now: datetime | None,
+) -> StandingsView:
+    """`standings_get` without the live scores: what the fit published (or fits, for tags)."""
+    if tags and prompt_ids is not None:
         # A fit per request is a fraction of a second on a big board: keep it until the next
         # snapshot (new votes) or a change of settings or models.
         latest = snapshot_latest(leaderboard=leaderboard)
@@ -357,7 +438,7 @@ def standings_get(
         board = board_counts_get(
             leaderboard=leaderboard, model_ids=[m.pk for m in models], prompt_ids=prompt_ids
         )
-        st = standings_fit(leaderboard=leaderboard, counts=board.counts)
+        st = standings_fit(leaderboard=leaderboard, models=models, counts=board.counts)
         view = StandingsView(
             leaderboard_id=leaderboard.pk,
             computed_at=now or timezone.now(),
@@ -373,6 +454,7 @@ def standings_get(
             component_count=st.n_components,
             has_bootstrap=False,
             rows=_sorted(standings_rows(models=models, standings=st)),
+            anchor_model=models[st.anchor].name if st.anchor is not None else None,
         )
         with contextlib.suppress(Exception):
             cache.set(key, view, timeout=TAGS_CACHE_SECONDS)
@@ -398,6 +480,7 @@ def standings_get(
                 for m in sorted(models, key=lambda m: m.name)
             ],
         )
+    rows = snapshot_rows(snapshot=snapshot)
     return StandingsView(
         leaderboard_id=leaderboard.pk,
         computed_at=snapshot.created,
@@ -431,9 +514,96 @@ def standings_get(
                 provisional=r.provisional,
                 component=r.component,
             )
-            for r in snapshot_rows(snapshot=snapshot)
+            for r in rows
         ],
+        anchor_model=_applied_anchor(snapshot=snapshot, rows=rows),
     )
+
+
+def _applied_anchor(*, snapshot: RatingSnapshot, rows: list[Rating]) -> str | None:
+    """The anchor model of a stored fit, if the fit could use it.
+
+    The anchor is used only once it has a counted vote, and then its score is exactly 1000
+    with an interval of zero width (the others are measured against it).
+    """
+    name = snapshot.options.get("anchor_model")
+    for row in rows:
+        if row.model.name == name and row.score == SCORE_CENTRE and row.ci_low == row.ci_high:
+            return str(name)
+    return None
+
+
+LIVE_VOTES_MAX = 5000
+"""Most not yet counted votes a live estimate reads: the newest ones. The rater counts new
+votes within seconds, so this binds only while it is down or far behind."""
+
+_OUTCOME_OF = {
+    Vote.Choice.LEFT: LEFT,
+    Vote.Choice.RIGHT: RIGHT,
+    Vote.Choice.TIE: TIE,
+    Vote.Choice.BOTH_BAD: BOTH_BAD,
+}
+
+
+def live_scores(
+    *,
+    leaderboard: Leaderboard,
+    models: list[Model],
+    rows: list[StandingsRow],
+    prompt_ids: list[int] | None = None,
+    cap: int = LIVE_VOTES_MAX,
+) -> tuple[dict[int, float], int]:
+    """A live estimate between fits: the rows' scores moved by the votes not yet counted.
+
+    Runs the online Elo pass (`evaluation.rating.online_elo`, LMArena's small step) over the
+    leaderboard's counted-to-be votes (not excluded, not yet in the pair counters, so not in
+    the published fit; on `prompt_ids` only when given), oldest first, starting from the
+    rows' scores (1000 for a model without one). One indexed query and a loop of about a
+    microsecond per vote, at most `cap` votes: no refit. It depends on the order of the votes
+    and never replaces the score; the next fit does.
+
+    Returns
+    -------
+    tuple of (dict, int)
+        Model id -> live score, for models with a score or a new vote (equal to the score
+        when no vote is newer), and the number of votes the pass read.
+    """
+    votes = Vote.objects.filter(leaderboard=leaderboard, counted=False, excluded="")
+    if prompt_ids is not None:
+        votes = votes.filter(prompt_id__in=prompt_ids)
+    newest = list(
+        votes.order_by("-created", "-id").values_list("left_model_id", "right_model_id", "choice")[
+            :cap
+        ]
+    )
+    index = {model.pk: k for k, model in enumerate(models)}
+    known = [
+        (index[left], index[right], _OUTCOME_OF[choice])
+        for left, right, choice in reversed(newest)
+        if left in index and right in index
+    ]
+    table = np.array(known, dtype=np.int64).reshape(-1, 3)
+    initial = np.full(len(models), SCORE_CENTRE)
+    for row in rows:
+        if row.score is not None and row.model_id in index:
+            initial[index[row.model_id]] = row.score
+    moved = online_elo(
+        table[:, 0],
+        table[:, 1],
+        table[:, 2],
+        n_models=len(models),
+        initial=initial,
+        both_bad=leaderboard.both_bad,  # type: ignore[arg-type]
+        inverse=leaderboard.inverse_ranking,
+    )
+    voted = set(table[:, :2].ravel().tolist())
+    scored = {row.model_id for row in rows if row.score is not None}
+    result = {
+        model.pk: float(moved[k])
+        for k, model in enumerate(models)
+        if model.pk in scored or k in voted
+    }
+    return result, len(known)
 
 
 @dataclass(frozen=True)

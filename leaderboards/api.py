@@ -108,6 +108,13 @@ class LeaderboardSettingsIn(serializers.Serializer):
         default=Leaderboard.RepeatVotes.EACH,
     )
     min_votes = serializers.IntegerField(required=False, default=20, min_value=1)
+    anchor_model = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=200,
+        help_text="Name of a model whose score is fixed at 1000 (blank: the mean model).",
+    )
 
     def spec(self) -> LeaderboardSpec:
         data = dict(self.validated_data)
@@ -211,6 +218,7 @@ class LeaderboardOut(serializers.ModelSerializer):
             "both_bad",
             "repeat_votes",
             "min_votes",
+            "anchor_model",
             "is_active",
             "is_public",
             "benchmark",

@@ -115,6 +115,15 @@ class Leaderboard(models.Model):
     min_votes = models.PositiveIntegerField(
         default=20, help_text="Scores stay provisional until a model has this many votes."
     )
+    anchor_model = models.CharField(
+        max_length=200,
+        blank=True,
+        default="",
+        help_text=(
+            "Name of a model whose score is fixed at 1000, the others measured against it. "
+            "Blank, or while that model has no counted vote: the mean model is at 1000."
+        ),
+    )
     is_active = models.BooleanField(default=True, help_text="Inactive leaderboards take no votes.")
     created = models.DateTimeField(default=timezone.now, db_index=True)
 

@@ -47,6 +47,7 @@ class LeaderboardSpec:
     both_bad: str = Leaderboard.BothBad.TIE
     repeat_votes: str = Leaderboard.RepeatVotes.EACH
     min_votes: int = 20
+    anchor_model: str = ""
     description: str = ""
 
 
@@ -195,6 +196,7 @@ def leaderboard_create(
         both_bad=spec.both_bad,
         repeat_votes=spec.repeat_votes,
         min_votes=spec.min_votes,
+        anchor_model=spec.anchor_model.strip(),
         created=now or timezone.now(),
     )
     try:

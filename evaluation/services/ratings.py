@@ -203,7 +203,7 @@ def ratings_recompute(*, leaderboard_id: int, now: datetime | None = None) -> Ra
         _pair_counts_sync(leaderboard_id)
         models = board_models(leaderboard=leaderboard)
         board = board_counts_get(leaderboard=leaderboard, model_ids=[m.pk for m in models])
-        st = standings_fit(leaderboard=leaderboard, counts=board.counts)
+        st = standings_fit(leaderboard=leaderboard, models=models, counts=board.counts)
         snapshot = RatingSnapshot.objects.create(
             leaderboard=leaderboard,
             created=now or timezone.now(),
@@ -271,7 +271,7 @@ def ratings_bootstrap(
         board = board_counts_get(leaderboard=leaderboard, model_ids=[m.pk for m in models])
         if board.votes != snapshot.vote_count or len(models) != snapshot.model_count:
             return False
-        base = standings_fit(leaderboard=leaderboard, counts=board.counts)
+        base = standings_fit(leaderboard=leaderboard, models=models, counts=board.counts)
     # The fit is slow on big boards; the lock is not needed for it and is released first.
     boot = bootstrap_standings(
         board.counts,

@@ -96,3 +96,32 @@ def test_standings_of_a_private_board_are_the_owners_alone(
             mine.get_standings()
         with pytest.raises(NotFoundError):
             mine.get_win_loss_matrix()
+
+
+def test_rows_carry_a_live_score_that_follows_new_votes(versus, voted):
+    lb = versus.leaderboard.get_leaderboard_by_id(voted.pk)
+    published = lb.get_standings()
+    assert published.live_votes == 0
+    assert all(row.live_score == row.score for row in published if row.score is not None)
+    m0, m1, _ = voted.benchmark.models.order_by("id")
+    add_votes(voted, [(m1, m0, "left")] * 4)
+    live = lb.get_standings()
+    assert live.live_votes == 4
+    assert live["m1"].score == published["m1"].score
+    assert live["m1"].live_score > live["m1"].score
+
+
+def test_an_anchor_model_set_at_creation_is_fixed_at_1000(versus, owner):
+    lb = versus.leaderboard.create_new_leaderboard(
+        "Anchored", "Which is better?", ["a cat", "a dog"], anchor_model="m1"
+    )
+    assert lb.anchor_model == "m1"
+    row = LeaderboardRow.objects.get(pk=lb.id)
+    models = [row.benchmark.models.create(name=f"m{k}", owner=owner) for k in range(3)]
+    add_votes(row, [(models[0], models[1], "left")] * 3 + [(models[1], models[2], "left")] * 2)
+    add_votes(row, [(models[2], models[0], "tie"), (models[1], models[0], "left")])
+    ratings_recompute(leaderboard_id=row.pk)
+    standings = lb.get_standings()
+    assert standings.anchor_model == "m1"
+    assert standings["m1"].score == standings["m1"].ci_low == 1000.0
+    assert standings["m0"].score > 1000.0 > standings["m2"].score

@@ -420,3 +420,86 @@ def test_tag_standings_are_reused_until_the_next_snapshot(owner):
     assert standings_get(leaderboard=leaderboard, tags=["photo"]) == first  # not published yet
     ratings_recompute(leaderboard_id=leaderboard.pk)
     assert standings_get(leaderboard=leaderboard, tags=["photo"]).vote_count == 5
+
+
+def test_an_anchored_board_fixes_its_anchor_at_1000_once_it_has_votes(owner):
+    anchored, models = board(owner, 4, name="Anchored", anchor_model="m2")
+    free, free_models = board(owner, 4, name="Free")
+    votes = random_votes(models[:3], 200, seed=4)
+    add_votes(anchored, votes)
+    add_votes(
+        free, [(free_models[int(a.name[1:])], free_models[int(b.name[1:])], c) for a, b, c in votes]
+    )
+    snapshot = ratings_recompute(leaderboard_id=anchored.pk)
+    rows = {r.model.name: r for r in snapshot_rows(snapshot=snapshot)}
+    reference = scores(ratings_recompute(leaderboard_id=free.pk))
+
+    assert rows["m2"].score == 1000.0
+    assert rows["m2"].ci_low == rows["m2"].ci_high == 1000.0
+    for name in ("m0", "m1"):
+        assert rows[name].score - 1000.0 == pytest.approx(
+            reference[name] - reference["m2"], abs=1e-9
+        )
+    assert standings_get(leaderboard=anchored).anchor_model == "m2"
+    assert standings_get(leaderboard=free).anchor_model is None
+    assert ratings_bootstrap(snapshot_id=snapshot.pk, rounds=20, seed=1)
+    assert ratings_due()[0] == []
+    anchored.anchor_model = "m1"
+    anchored.save(update_fields=["anchor_model"])
+    assert ratings_due()[0] == [anchored.pk]
+
+
+def test_an_anchor_without_counted_votes_leaves_the_mean_model_at_1000(owner):
+    leaderboard, models = board(owner, 4, anchor_model="m3")
+    add_votes(leaderboard, random_votes(models[:3], 120, seed=6))
+    snapshot = ratings_recompute(leaderboard_id=leaderboard.pk)
+    rated = [s for s in scores(snapshot).values() if s is not None]
+    assert sum(rated) / len(rated) == pytest.approx(1000.0, abs=1e-9)
+    assert standings_get(leaderboard=leaderboard).anchor_model is None
+
+
+def test_live_scores_follow_new_votes_until_the_refit_and_never_replace_the_score(owner):
+    leaderboard, models = board(owner, 3)
+    add_votes(leaderboard, random_votes(models, 150, seed=9))
+    ratings_recompute(leaderboard_id=leaderboard.pk)
+    before = standings_get(leaderboard=leaderboard, live=True)
+    assert before.live_votes == 0
+    assert all(row.live_score == row.score for row in before.rows)
+    assert standings_get(leaderboard=leaderboard).rows[0].live_score is None
+
+    add_votes(leaderboard, [(models[2], models[0], "left")] * 10)
+    add_votes(leaderboard, [(models[1], models[2], "tie")], excluded="too_fast")
+    during = standings_get(leaderboard=leaderboard, live=True)
+    by_name = {row.model: row for row in during.rows}
+    old = {row.model: row for row in before.rows}
+    assert during.live_votes == 10
+    assert by_name["m2"].live_score > old["m2"].score == by_name["m2"].score
+    assert by_name["m0"].live_score < old["m0"].score == by_name["m0"].score
+    assert by_name["m1"].live_score == old["m1"].score
+
+    ratings_recompute(leaderboard_id=leaderboard.pk)
+    after = standings_get(leaderboard=leaderboard, live=True)
+    assert after.live_votes == 0
+    assert all(row.live_score == row.score for row in after.rows)
+    assert {r.model: r.score for r in after.rows}["m2"] > old["m2"].score
+
+
+def test_live_scores_of_tag_standings_read_only_the_new_votes_on_those_prompts(owner):
+    leaderboard, models = board(owner, 2, tags=[["photo"], ["art"]])
+    photo, art = prompts_of(leaderboard)
+    add_votes(
+        leaderboard,
+        [(models[0], models[1], "left"), (models[1], models[0], "left")] * 3,
+        prompt=photo,
+    )
+    ratings_recompute(leaderboard_id=leaderboard.pk)
+    add_votes(leaderboard, [(models[1], models[0], "left")] * 4, prompt=art)
+    photo_view = standings_get(leaderboard=leaderboard, tags=["photo"], live=True)
+    assert photo_view.live_votes == 0
+    assert all(row.live_score == row.score for row in photo_view.rows)
+    art_view = standings_get(leaderboard=leaderboard, tags=["art"], live=True)
+    # No art vote is counted yet: unrated there, but the new votes give a live estimate.
+    assert art_view.live_votes == 4
+    m1 = next(row for row in art_view.rows if row.model == "m1")
+    assert m1.score is None
+    assert m1.live_score > 1000.0

@@ -55,7 +55,9 @@ def test_it_serves_public_standings_to_everyone(request, public_board, client_na
     assert body["computed_at"]
     assert [row["model"] for row in body["rows"]] == ["m0", "m1", "m2"]
     first = body["rows"][0]
-    assert set(first) == {name for name, _ in STANDINGS_CSV_COLUMNS}
+    assert set(first) == {name for name, _ in STANDINGS_CSV_COLUMNS} | {"live_score"}
+    assert first["live_score"] == first["score"]
+    assert (body["anchor_model"], body["live_votes"]) == (None, 0)
     assert first["rank"] == 1
     assert (first["wins"], first["losses"], first["ties"], first["votes"]) == (6, 3, 2, 11)
     assert first["ci_low"] < first["score"] < first["ci_high"]
@@ -133,3 +135,18 @@ def test_it_serves_the_head_to_head_matrix(anon_api, public_board):
     assert body["wins"][2] == [0, 0, 0]
     art = anon_api.get(f"/api/v1/leaderboards/{public_board.pk}/win-loss/?tags=art").json()
     assert (art["wins"][0][1], art["wins"][1][0], art["vote_count"]) == (0, 3, 3)
+
+
+def test_live_scores_move_with_votes_newer_than_the_snapshot(anon_api, public_board):
+    m0, m1, _ = public_board.benchmark.models.order_by("id")
+    add_votes(public_board, [(m1, m0, "left")] * 5)
+    body = anon_api.get(standings_url(public_board)).json()
+    rows = {row["model"]: row for row in body["rows"]}
+    assert body["live_votes"] == 5
+    assert body["vote_count"] == 11
+    assert rows["m1"]["live_score"] > rows["m1"]["score"]
+    assert rows["m0"]["live_score"] < rows["m0"]["score"]
+    assert rows["m2"]["live_score"] is None
+    # The CSV stays the published numbers.
+    text = anon_api.get(standings_url(public_board, "?format=csv")).content.decode()
+    assert "live_score" not in text.splitlines()[0]

@@ -33,6 +33,9 @@ class LeaderboardOptions(TypedDict, total=False):
         Count every vote, or one majority vote per voter, pair and prompt (default "each").
     min_votes : int
         Votes a model needs before it is ranked (default 20).
+    anchor_model : str
+        Name of a model whose score is fixed at 1000, the others measured against it (default
+        none: the mean model is at 1000). It takes effect once that model has a counted vote.
     """
 
     description: str
@@ -41,6 +44,7 @@ class LeaderboardOptions(TypedDict, total=False):
     both_bad: Literal["tie", "drop"]
     repeat_votes: Literal["each", "majority"]
     min_votes: int
+    anchor_model: str
 
 
 _OPTION_NAMES = frozenset(LeaderboardOptions.__annotations__)
@@ -119,9 +123,14 @@ class StandingsRow:
     win_rate : float or None
         (wins + ties / 2) / counted votes.
     provisional : bool
-        Fewer votes than the leaderboard's ``min_votes``.
+        Fewer votes than the leaderboard's ``min_votes``, or a model that won (lost) every vote
+        against the rest: its score then only says "above (below) them".
     component : int or None
         Part of the comparison graph (0 for the largest); scores compare within a part.
+    live_score : float or None
+        A live estimate between fits: ``score`` moved by an online Elo pass over the votes that
+        arrived since it was fitted (equal to ``score`` when there are none). Never the
+        published score; the next fit replaces it.
     """
 
     rank: int | None
@@ -140,6 +149,7 @@ class StandingsRow:
     win_rate: float | None
     provisional: bool
     component: int | None
+    live_score: float | None = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +174,10 @@ class Standings:
         False when some models were never compared, even indirectly, with the others.
     has_bootstrap : bool
         Whether ``rank_low``/``rank_high`` are filled.
+    anchor_model : str or None
+        The model whose score is fixed at 1000 in this fit (None: the mean model is).
+    live_votes : int
+        Votes that arrived since the fit and moved the rows' ``live_score``.
     """
 
     rows: list[StandingsRow]
@@ -177,6 +191,8 @@ class Standings:
     connected: bool
     has_bootstrap: bool
     leaderboard_id: int
+    anchor_model: str | None = None
+    live_votes: int = 0
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> Standings:
@@ -197,6 +213,8 @@ class Standings:
             connected=bool(body.get("connected", True)),
             has_bootstrap=bool(body.get("has_bootstrap", False)),
             leaderboard_id=int(body.get("leaderboard", 0)),
+            anchor_model=body.get("anchor_model"),
+            live_votes=int(body.get("live_votes", 0)),
         )
 
     def __iter__(self) -> Iterator[StandingsRow]:
@@ -287,6 +305,7 @@ class Leaderboard:
     both_bad: str = "tie"
     repeat_votes: str = "each"
     min_votes: int = 20
+    anchor_model: str = ""
     created: datetime | None = None
     _transport: Transport | None = field(default=None, repr=False)
 
@@ -384,7 +403,8 @@ class Leaderboard:
         -------
         Standings
             The latest published fit (refreshed a few seconds after votes arrive), with its
-            time and vote count; iterate over it for the rows, best first.
+            time and vote count; iterate over it for the rows, best first. Each row's
+            ``live_score`` follows the votes that arrived since.
 
         Raises
         ------
@@ -470,7 +490,7 @@ class LeaderboardAPI:
             Whether others can see and vote on it.
         **options
             Any of `LeaderboardOptions` (``description``, ``reveal_models``, ``tie_model``,
-            ``both_bad``, ``repeat_votes``, ``min_votes``).
+            ``both_bad``, ``repeat_votes``, ``min_votes``, ``anchor_model``).
 
         Returns
         -------
