@@ -230,6 +230,12 @@ def _description(leaderboard: Leaderboard, standings: StandingsView) -> str:
     return f"{text}. \u201c{leaderboard.instruction}\u201d"[:300]
 
 
+def _published(row: StandingsRow) -> dict[str, Any]:
+    fields = asdict(row)
+    fields.pop("live_score", None)
+    return fields
+
+
 @dataclass(frozen=True)
 class BoardNumbers:
     """The numbers of a leaderboard page: standings (maybe tag-filtered) and head-to-head.
@@ -257,7 +263,8 @@ class BoardNumbers:
             "vote_count": self.standings.vote_count,
             "tags": self.tags,
             "tie_parameter": self.standings.tie_parameter,
-            "rows": [asdict(row) for row in self.standings.rows],
+            # The published numbers only: the API's live Elo estimate is not drawn here.
+            "rows": [_published(row) for row in self.standings.rows],
             "h2h": self.h2h.as_dict(),
         }
 

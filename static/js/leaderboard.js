@@ -171,6 +171,18 @@
           }
           input.value = pair[1];
         });
+        // And the filter's "Clear" link, which drops only the tags.
+        form.querySelectorAll("a[href]").forEach(function (link) {
+          var url = new URL(link.href);
+          if (plain) {
+            url.searchParams.delete("sort");
+            url.searchParams.delete("dir");
+          } else {
+            url.searchParams.set("sort", key);
+            url.searchParams.set("dir", dir);
+          }
+          link.href = url.pathname + url.search + url.hash;
+        });
       });
     }
 
