@@ -17,8 +17,6 @@ from django.db.models import (
     F,
     FloatField,
     Func,
-    Max,
-    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -471,9 +469,11 @@ def model_report(
 ) -> ModelReport:
     """A model's record against every other model and its results on each prompt.
 
-    Four small grouped queries over the model's own pair counters: per opponent and per
-    prompt, once for each side of the pair the model can be on. Each uses that side's model
-    index (an OR of the two sides would read the whole board), and the database does the sums.
+    Two queries over the model's own pair counters, one for each side of the pair the model
+    can be on: each uses that side's model index (an OR of the two sides would read the whole
+    board). Both the per-opponent and the per-prompt sums come from the same rows, summed here:
+    the rows are spread over the table, a disk page each, so reading them once rather than once
+    per grouping halves the page's cost on a big board.
     """
     rows = {row.model_id: row for row in standings.rows}
     row = rows[model_id]
@@ -481,12 +481,28 @@ def model_report(
     by_prompt: dict[int, Tally] = defaultdict(Tally)
     counters = PairCount.objects.filter(leaderboard=leaderboard)
     for side, other_side in (("model_a_id", "model_b_id"), ("model_b_id", "model_a_id")):
-        mine = counters.filter(**{side: model_id})
-        for key, totals in ((other_side, by_opponent), ("prompt_id", by_prompt)):
-            for (value,), counts in _grouped_counts(mine, (key,)):
-                if value is not None:
-                    tally = tally_of(leaderboard=leaderboard, as_a=side == "model_a_id", **counts)
-                    totals[value] = totals[value].plus(tally)
+        sums: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+        for other, prompt_id, *counts in (
+            counters.filter(**{side: model_id})
+            .order_by()
+            .values_list(other_side, "prompt_id", "a_wins", "b_wins", "ties", "both_bad")
+        ):
+            for key in (("opponent", other), ("prompt", prompt_id)):
+                if key[1] is not None:
+                    total = sums[key]
+                    for k, n in enumerate(counts):
+                        total[k] += n
+        for (kind, value), (a, b, t, bb) in sums.items():
+            tally = tally_of(
+                leaderboard=leaderboard,
+                as_a=side == "model_a_id",
+                a_wins=a,
+                b_wins=b,
+                ties=t,
+                both_bad=bb,
+            )
+            totals = by_opponent if kind == "opponent" else by_prompt
+            totals[value] = totals[value].plus(tally)
     record = []
     for other in standings.rows:
         if other.model_id == model_id:
@@ -554,45 +570,49 @@ def model_history(
     """The model's score, interval, rank and votes over time, oldest first, in at most
     `max_points` points (at least 2).
 
-    With more kept snapshots than that, the time from the first to the latest is cut into
-    `max_points - 1` equal spans and the database returns the newest point of each span, plus
-    the very first point: the line keeps its start and its current value, and a burst of
-    snapshots in the last day weighs no more than a quiet week. One query reading at most
-    `max_points + 1` rows when the history is short; otherwise two more (its time range, then
-    the chosen rows), with the thinning done in the database.
+    With more kept snapshots than that, the time from the model's first to its latest rated
+    snapshot is cut into `max_points - 1` equal spans and the newest snapshot of each span is
+    kept, plus the very first: the line keeps its start and its current value, and a burst of
+    snapshots in the last day weighs no more than a quiet week. The database picks those
+    snapshots from the leaderboard's snapshot list (a small table, one row per snapshot) and
+    then reads the model's rows of just those through the (snapshot, model) index: a model's
+    rows are spread over the whole rating table, one page each, so reading all of them to thin
+    them costs a disk page per snapshot (250 ms at 17,000 snapshots). Three queries, each
+    reading at most about `max_points` rows; one when the history is short.
     """
     rows = Rating.objects.filter(
         model_id=model_id, snapshot__leaderboard=leaderboard, score__isnull=False
     )
-    fields = ("snapshot__created", "rank", "score", "ci_low", "ci_high", "votes")
+    fields = ("snapshot_id", "snapshot__created", "rank", "score", "ci_low", "ci_high", "votes")
     ordered = rows.order_by("snapshot__created", "snapshot_id")
     found = list(ordered.values_list(*fields)[: max_points + 1])
     if len(found) > max_points:
-        span = rows.aggregate(first=Min("snapshot__created"), last=Max("snapshot__created"))
-        first: datetime = span["first"]
+        first = found[0]
+        last = ordered.reverse().values_list(*fields)[0]
         spans = max(max_points - 1, 1)
-        width = max((span["last"] - first).total_seconds() / spans, 1e-6)
+        width = max((last[1] - first[1]).total_seconds() / spans, 1e-6)
         bucket = Least(
-            Floor((EpochSeconds("snapshot__created") - first.timestamp()) / width),
-            Value(spans - 1),
+            Floor((EpochSeconds("created") - first[1].timestamp()) / width), Value(spans - 1)
         )
-        found = list(
-            ordered.annotate(
+        newest = (
+            RatingSnapshot.objects.filter(
+                leaderboard=leaderboard, created__gte=first[1], created__lte=last[1]
+            )
+            .annotate(
                 newest=Window(
                     RowNumber(),
                     partition_by=[bucket],
-                    order_by=[F("snapshot__created").desc(), F("snapshot_id").desc()],
+                    order_by=[F("created").desc(), F("id").desc()],
                 )
             )
-            .filter(Q(newest=1) | Q(snapshot__created=first))
-            .values_list(*fields)
+            .filter(newest=1)
+            .values("id")
         )
-        # Snapshots published in the same instant as the first would each pass the filter.
-        while len(found) > max_points and found[1][0] == found[0][0]:
-            del found[1]
+        chosen = list(ordered.filter(snapshot_id__in=newest).values_list(*fields))
+        found = [first, *(row for row in chosen if row[0] != first[0])]
     return [
         HistoryPoint(at=at, rank=rank, score=score, ci_low=low, ci_high=high, votes=votes)
-        for at, rank, score, low, high, votes in found
+        for _, at, rank, score, low, high, votes in found
     ]
 
 
