@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -98,6 +99,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("set DATABASE_URL to a PostgreSQL database of your own")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # Production settings (DEBUG off, no query log) need a key; nothing here signs anything.
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
     import django
 
     django.setup()

@@ -68,19 +68,22 @@ def _leaderboard_locked(leaderboard_id: int) -> Leaderboard:
     return leaderboard
 
 
-def _claim(leaderboard_id: int, which: Q, *, counted: bool) -> Delta:
-    """Flip `counted` on the votes matching `which` and return their per-pair counts.
+def _claim(leaderboard_id: int, which: Q, *, counted: bool) -> tuple[uuid.UUID, int]:
+    """Flip `counted` on the votes matching `which`; return the batch id marking them, and how many.
 
-    The update marks exactly the rows it flips with a fresh batch id, so the counts read back
-    are those rows and no others, whatever arrives meanwhile.
+    The update marks exactly the rows it flips with a fresh batch id, so counts read back by
+    that id are those rows and no others, whatever arrives meanwhile.
     """
     batch = uuid.uuid4()
     flipped = Vote.objects.filter(which, leaderboard_id=leaderboard_id).update(
         count_batch=batch, counted=counted
     )
-    if not flipped:
-        return defaultdict(lambda: [0, 0, 0, 0])
-    return _deltas(Vote.objects.filter(count_batch=batch))
+    return batch, flipped
+
+
+def _batch_param(batch: uuid.UUID) -> Any:
+    """`batch` as the database stores `Vote.count_batch` (uuid on PostgreSQL, hex on SQLite)."""
+    return Vote._meta.get_field("count_batch").get_db_prep_value(batch, connection)
 
 
 def _deltas(votes: Any) -> Delta:
@@ -107,70 +110,88 @@ def _deltas(votes: Any) -> Delta:
 
 def _pair_counts_sync(leaderboard_id: int) -> int:
     """Bring the counters in line with the votes; the caller holds the leaderboard's lock."""
-    added = _claim(leaderboard_id, Q(counted=False, excluded=""), counted=True)
-    removed = _claim(leaderboard_id, Q(counted=True) & ~Q(excluded=""), counted=False)
-    flipped = sum(map(sum, added.values())) + sum(map(sum, removed.values()))
-    for key, delta in removed.items():
-        total = added[key]
-        for k in range(4):
-            total[k] -= delta[k]
-    changes = {key: delta for key, delta in added.items() if any(delta)}
-    if changes:
-        pair_counts_add(leaderboard_id=leaderboard_id, deltas=changes)
-    return flipped
+    batch, added = _claim(leaderboard_id, Q(counted=False, excluded=""), counted=True)
+    if added:
+        _counters_add(
+            leaderboard_id=leaderboard_id, where="count_batch = %s", params=[_batch_param(batch)]
+        )
+    batch, removed = _claim(leaderboard_id, Q(counted=True) & ~Q(excluded=""), counted=False)
+    if removed:
+        _counters_subtract(
+            leaderboard_id=leaderboard_id, deltas=_deltas(Vote.objects.filter(count_batch=batch))
+        )
+    return added + removed
 
 
-UPSERT_BATCH = 1000
+_COUNTER_COLUMNS = ("a_wins", "b_wins", "ties", "both_bad")
 
 
-def pair_counts_add(*, leaderboard_id: int, deltas: Delta) -> None:
-    """Add signed per-(prompt, pair) deltas to the counters; the caller holds the lock.
+def _counters_add(*, leaderboard_id: int, where: str, params: Sequence[Any]) -> None:
+    """Add the leaderboard's votes that match the SQL condition `where` to its counters.
 
-    Keys are `(prompt_id or None, smaller model id, larger model id)`, values the changes of
-    `[a_wins, b_wins, ties, both_bad]`. One `INSERT ... ON CONFLICT DO UPDATE` per thousand
-    counters (PostgreSQL and SQLite both have it): the database adds in place, so a refresh
-    costs the same whether the counters it touches are new or old, and no counter is read.
+    One `INSERT ... SELECT ... GROUP BY ... ON CONFLICT DO UPDATE` per kind of counter (with a
+    prompt, without one; PostgreSQL and SQLite both have it): the database counts the votes
+    per prompt, pair and outcome and adds the counts in place, so neither the votes nor the
+    counters pass through Python. The caller holds the leaderboard's lock.
     """
     table = connection.ops.quote_name(PairCount._meta.db_table)
-    columns = "leaderboard_id, prompt_id, model_a_id, model_b_id, a_wins, b_wins, ties, both_bad"
-    add = ", ".join(
-        f"{c} = {table}.{c} + excluded.{c}" for c in ("a_wins", "b_wins", "ties", "both_bad")
-    )
+    votes = connection.ops.quote_name(Vote._meta.db_table)
+    columns = "leaderboard_id, prompt_id, model_a_id, model_b_id, " + ", ".join(_COUNTER_COLUMNS)
+    add = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in _COUNTER_COLUMNS)
     targets = {
-        True: "(leaderboard_id, prompt_id, model_a_id, model_b_id) WHERE prompt_id IS NOT NULL",
-        False: "(leaderboard_id, model_a_id, model_b_id) WHERE prompt_id IS NULL",
+        "IS NOT NULL": "(leaderboard_id, prompt_id, model_a_id, model_b_id) "
+        "WHERE prompt_id IS NOT NULL",
+        "IS NULL": "(leaderboard_id, model_a_id, model_b_id) WHERE prompt_id IS NULL",
     }
-    rows = [
-        (leaderboard_id, *key, *delta)
-        for key, delta in deltas.items()
-        if any(delta) and min(delta) >= 0
-    ]
-    # Votes excluded after counting make negative deltas: their counters exist, and a
-    # negative candidate row would fail the counters' CHECK (>= 0) before any conflict.
-    for (prompt_id, model_a, model_b), delta in deltas.items():
-        if min(delta) < 0:
-            PairCount.objects.filter(
-                leaderboard_id=leaderboard_id,
-                prompt_id=prompt_id,
-                model_a_id=model_a,
-                model_b_id=model_b,
-            ).update(
-                a_wins=F("a_wins") + delta[0],
-                b_wins=F("b_wins") + delta[1],
-                ties=F("ties") + delta[2],
-                both_bad=F("both_bad") + delta[3],
-            )
+    forward = "left_model_id < right_model_id"
+    model_a = f"CASE WHEN {forward} THEN left_model_id ELSE right_model_id END"
+    model_b = f"CASE WHEN {forward} THEN right_model_id ELSE left_model_id END"
+
+    def count(condition: str) -> str:
+        return f"SUM(CASE WHEN {condition} THEN 1 ELSE 0 END)"
+
+    # The left side wins as model_a when it has the smaller id, as model_b otherwise.
+    outcomes = ", ".join(
+        [
+            count(f"(choice = %s AND {forward}) OR (choice = %s AND NOT {forward})"),
+            count(f"(choice = %s AND {forward}) OR (choice = %s AND NOT {forward})"),
+            count("choice = %s"),
+            count("choice = %s"),
+        ]
+    )
+    choices = [Vote.Choice.LEFT, Vote.Choice.RIGHT, Vote.Choice.RIGHT, Vote.Choice.LEFT]
+    choices += [Vote.Choice.TIE, Vote.Choice.BOTH_BAD]
     with connection.cursor() as cursor:
-        for with_prompt, target in targets.items():
-            chosen = [row for row in rows if (row[1] is not None) == with_prompt]
-            for start in range(0, len(chosen), UPSERT_BATCH):
-                batch = chosen[start : start + UPSERT_BATCH]
-                values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(batch))
-                cursor.execute(
-                    f"INSERT INTO {table} ({columns}) VALUES {values} "
-                    f"ON CONFLICT {target} DO UPDATE SET {add}",
-                    [value for row in batch for value in row],
-                )
+        for prompt, target in targets.items():
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) "
+                f"SELECT leaderboard_id, prompt_id, {model_a}, {model_b}, {outcomes} "
+                f"FROM {votes} WHERE leaderboard_id = %s AND prompt_id {prompt} AND ({where}) "
+                f"GROUP BY leaderboard_id, prompt_id, {model_a}, {model_b} "
+                f"ON CONFLICT {target} DO UPDATE SET {add}",
+                [*map(str, choices), leaderboard_id, *params],
+            )
+
+
+def _counters_subtract(*, leaderboard_id: int, deltas: Delta) -> None:
+    """Take per-(prompt, pair) counts of votes excluded after counting out of the counters.
+
+    Keys are `(prompt_id or None, smaller model id, larger model id)`, values the counts of
+    `[a_wins, b_wins, ties, both_bad]` to take out; their counters exist (the votes were
+    counted). Exclusions come a few at a time, so one UPDATE per counter is enough.
+    """
+    for (prompt_id, model_a, model_b), delta in deltas.items():
+        PairCount.objects.filter(
+            leaderboard_id=leaderboard_id,
+            prompt_id=prompt_id,
+            model_a_id=model_a,
+            model_b_id=model_b,
+        ).update(
+            a_wins=F("a_wins") - delta[0],
+            b_wins=F("b_wins") - delta[1],
+            ties=F("ties") - delta[2],
+            both_bad=F("both_bad") - delta[3],
+        )
 
 
 def pair_counts_update(*, leaderboard_id: int) -> int:
@@ -303,10 +324,11 @@ def ratings_rebuild(*, leaderboard_id: int, now: datetime | None = None) -> Rati
         _leaderboard_locked(leaderboard_id)
         PairCount.objects.filter(leaderboard_id=leaderboard_id).delete()
         votes = Vote.objects.filter(leaderboard_id=leaderboard_id)
-        # Only votes whose flag is wrong are written; the counts come from one GROUP BY.
+        # Only votes whose flag is wrong are written (rewriting a million rows would cost more
+        # than everything else); the counts come from one GROUP BY in the database.
         votes.filter(counted=False, excluded="").update(counted=True)
         votes.filter(counted=True).exclude(excluded="").update(counted=False)
-        pair_counts_add(leaderboard_id=leaderboard_id, deltas=_deltas(votes.filter(excluded="")))
+        _counters_add(leaderboard_id=leaderboard_id, where="excluded = %s", params=[""])
         return ratings_recompute(leaderboard_id=leaderboard_id, now=now)
 
 
@@ -484,8 +506,6 @@ def battles_import(
             Model.objects.filter(benchmark_id=leaderboard.benchmark_id).values_list("name", "pk")
         )
         batch = uuid.uuid4()
-        deltas: Delta = defaultdict(lambda: [0, 0, 0, 0])
-        outcome = {"left": 0, "right": 1, "tie": 2, "both_bad": 3}
         stored = 0
         for start in range(0, len(battles), IMPORT_BATCH):
             rows = []
@@ -505,16 +525,13 @@ def battles_import(
                         count_batch=batch,
                     )
                 )
-                code = outcome[b.choice]
-                if left > right:
-                    left, right = right, left
-                    code = {0: 1, 1: 0}.get(code, code)
-                deltas[(prompt_id, left, right)][code] += 1
             Vote.objects.bulk_create(rows, batch_size=IMPORT_BATCH)
             stored += len(rows)
             if progress is not None:
                 progress(stored)
-        pair_counts_add(leaderboard_id=leaderboard.pk, deltas=deltas)
+        _counters_add(
+            leaderboard_id=leaderboard.pk, where="count_batch = %s", params=[_batch_param(batch)]
+        )
     return BattlesImported(
         leaderboard=leaderboard,
         created_leaderboard=created_leaderboard,
