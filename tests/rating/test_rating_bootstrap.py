@@ -97,3 +97,22 @@ def test_anchored_rounds_keep_the_anchor_at_1000(counts: PairCounts) -> None:
     free = bootstrap_standings(counts, rounds=20, rng=np.random.default_rng(6))
     assert np.allclose(boot.theta, free.theta - free.theta[:, [3]], atol=1e-6)
     assert np.array_equal(boot.rank_low, free.rank_low)
+
+
+def test_rounds_use_the_published_gauge_when_a_model_won_every_vote(counts: PairCounts) -> None:
+    # Model 6 beat everyone it met: the published scores centre on models 0-5, and so must
+    # the rounds, or every score interval would sit a sixth of its prior-held lead too low.
+    winner = PairCounts(
+        n_models=7,
+        i=np.r_[counts.i, [0, 3, 5]],
+        j=np.r_[counts.j, [6, 6, 6]],
+        wins_i=np.r_[counts.wins_i, [0.0, 0.0, 0.0]],
+        wins_j=np.r_[counts.wins_j, [4.0, 5.0, 6.0]],
+        ties=np.r_[counts.ties, [0.0, 0.0, 0.0]],
+        both_bad=np.r_[counts.both_bad, [0.0, 0.0, 0.0]],
+    )
+    base = compute_standings(winner)
+    assert base.separated.tolist() == [False] * 6 + [True]
+    boot = bootstrap_standings(winner, rounds=200, rng=np.random.default_rng(3), base=base)
+    assert np.allclose(boot.score_median[:6], base.score[:6], atol=15.0)
+    assert np.all(boot.rank_low[6] == 1)
