@@ -24,9 +24,9 @@ from rest_framework.views import APIView
 from config.errors import Gone
 from evaluation.models import Output, Vote
 from leaderboards.models import Leaderboard
-from leaderboards.selectors import leaderboard_get
 from matchmaking.identity import matchup_issue_to, voter_cookie_set, voter_of
 from matchmaking.models import Matchup
+from matchmaking.selectors import voting_leaderboard_get
 from matchmaking.services import output_report, vote_record
 from matchmaking.throttles import VotingRateThrottle
 
@@ -119,7 +119,7 @@ class MatchupNext(VotingView):
         },
     )
     def get(self, request: Request, leaderboard_id: int) -> Response:
-        leaderboard = leaderboard_get(leaderboard_id=leaderboard_id, user=request.user)
+        leaderboard = voting_leaderboard_get(leaderboard_id=leaderboard_id, user=request.user)
         if not leaderboard.is_active:
             raise Gone(f"leaderboard {leaderboard_id} takes no more votes", code="closed")
         # Scripted clients get the CSRF cookie here, as browsers do from the voting page.

@@ -126,7 +126,8 @@ def queue_pop(leaderboard_id: int, *, count: int) -> tuple[list[Candidate], int]
     if client is None:
         return None
     try:
-        with client.pipeline(transaction=True) as pipe:
+        # One round trip; no MULTI: the length only tells whether to ask for a refill.
+        with client.pipeline(transaction=False) as pipe:
             pipe.lpop(queue_key(leaderboard_id), count)
             pipe.llen(queue_key(leaderboard_id))
             raw, left = pipe.execute()

@@ -5,16 +5,19 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
-from django.db.models import F, Q, Sum
+from django.db.models import F, Sum
 from numpy.typing import NDArray
 
+from config.errors import NotFound
 from evaluation.models import Model, Output, PairCount
 from evaluation.rating import compute_standings
 from evaluation.selectors import pair_counts_get
 from leaderboards.models import Leaderboard
 from leaderboards.selectors import leaderboard_prompts
+from matchmaking import statements
 from matchmaking.models import Matchup, Voter
 
 
@@ -148,12 +151,12 @@ def voter_history(
     all); with `pairs` only their open matchups and those of the given (prompt, low, high)
     pairs, so serving from the queue reads a few rows however long the voter's history is.
     """
-    rows = Matchup.objects.filter(voter_id=voter.pk, leaderboard_id=leaderboard.pk)
     if pairs is not None:
-        wanted = Q(closed_at__isnull=True, expires_at__gt=now)
-        for prompt_id, low, high in pairs:
-            wanted |= Q(prompt_id=prompt_id, model_low=low, model_high=high)
-        rows = rows.filter(wanted)
+        seen, open_id = statements.voter_pairs_seen(
+            voter_id=voter.pk, leaderboard_id=leaderboard.pk, now=now, pairs=pairs
+        )
+        return VoterHistory(seen=seen, open_id=open_id, complete=False)
+    rows = Matchup.objects.filter(voter_id=voter.pk, leaderboard_id=leaderboard.pk)
     seen: set[tuple[int, int, int]] = set()
     open_id: int | None = None
     newest = None
@@ -164,3 +167,12 @@ def voter_history(
         if closed_at is None and expires_at > now and (newest is None or issued_at > newest):
             open_id, newest = pk, issued_at
     return VoterHistory(seen=seen, open_id=open_id, complete=pairs is None)
+
+
+def voting_leaderboard_get(*, leaderboard_id: int, user: Any) -> Leaderboard:
+    """The leaderboard a voter asks a matchup of, with its benchmark, in one statement; 404
+    when `user` may not see it (as `leaderboards.selectors.leaderboard_get` answers)."""
+    leaderboard = statements.leaderboard_read(leaderboard_id)
+    if leaderboard is None or not leaderboard.is_visible_to(user):
+        raise NotFound(f"leaderboard {leaderboard_id} does not exist")
+    return leaderboard

@@ -25,7 +25,7 @@ from django.utils import timezone
 from config.errors import Conflict, Gone, Invalid, NotFound
 from evaluation.models import Model, Output, OutputReport, Vote
 from leaderboards.models import Benchmark, Leaderboard
-from matchmaking import queue
+from matchmaking import queue, statements
 from matchmaking.models import GoldMatchup, Matchup, Voter
 from matchmaking.queue import Candidate
 from matchmaking.selection import select_pair, select_pairs
@@ -248,37 +248,13 @@ def _from_queue(
     return None
 
 
-# What the voter is shown of an output and its prompt; nothing else is read.
-_SHOWN_FIELDS = (
-    "id",
-    "model_id",
-    "prompt_id",
-    "kind",
-    "text",
-    "public_id",
-    "prompt__id",
-    "prompt__text",
-    "prompt__tags",
-    "prompt__asset",
-    "prompt__asset_kind",
-)
-
-
 def _still_valid(
     leaderboard: Leaderboard, candidates: list[Candidate]
 ) -> tuple[set[Candidate], dict[int, Output]]:
     """Candidates whose outputs still belong to active models of this board on allowed
     prompts, and the outputs read to tell (with their prompts), by id."""
     ids = {c.left_output_id for c in candidates} | {c.right_output_id for c in candidates}
-    outputs = {
-        output.pk: output
-        for output in Output.objects.filter(
-            pk__in=ids, model__is_active=True, model__benchmark_id=leaderboard.benchmark_id
-        )
-        .select_related("prompt")
-        .only(*_SHOWN_FIELDS)
-        .order_by()
-    }
+    outputs = statements.outputs_shown(output_ids=ids, benchmark_id=leaderboard.benchmark_id)
     valid = set()
     for c in candidates:
         left, right = outputs.get(c.left_output_id), outputs.get(c.right_output_id)
@@ -347,32 +323,45 @@ def _matchup_create(
     gold: GoldMatchup | None = None,
 ) -> Matchup | None:
     """Write the matchup; None when the voter was already shown this pair on this prompt."""
+    expires_at = now + matchup_ttl()
     fields = {
-        "leaderboard": leaderboard,
+        "leaderboard_id": leaderboard.pk,
         "prompt_id": candidate.prompt_id,
-        "left_id": candidate.left_output_id,
-        "right_id": candidate.right_output_id,
+        "left_output_id": candidate.left_output_id,
+        "right_output_id": candidate.right_output_id,
         "model_low": candidate.model_low,
         "model_high": candidate.model_high,
-        "voter": voter,
-        "gold": gold,
+        "voter_id": voter.pk,
+        "gold_id": gold.pk if gold is not None else None,
         "issued_at": now,
-        "expires_at": now + matchup_ttl(),
+        "expires_at": expires_at,
     }
     try:
-        # A concurrent request of the same voter may have taken this pair: the unique
-        # constraint refuses it. In autocommit mode the INSERT is its own transaction; inside
-        # one, a savepoint keeps the caller's transaction usable.
-        if transaction.get_autocommit():
-            return Matchup.objects.create(**fields)
-        with transaction.atomic():
-            return Matchup.objects.create(**fields)
+        # A pair shown before is skipped by the insert itself (ON CONFLICT DO NOTHING), so
+        # this raises only for a voter row that is gone (an operator deleted it), and only in
+        # autocommit: inside a caller's transaction the foreign key is checked at its commit.
+        matchup_id = statements.matchup_insert(**fields)
     except IntegrityError:
         if not Voter.objects.filter(pk=voter.pk).exists():
-            # The voter's row is gone (an operator deleted it), not a pair taken twice. (Inside
-            # a caller's transaction the foreign key is checked only at its commit.)
             raise VoterUnknown(f"voter {voter.pk} does not exist", code="voter_unknown") from None
-        return None
+        raise
+    if matchup_id is None:
+        return None  # shown before: a concurrent request of this voter took the pair
+    matchup = Matchup(
+        id=matchup_id,
+        leaderboard=leaderboard,
+        prompt_id=candidate.prompt_id,
+        left_id=candidate.left_output_id,
+        right_id=candidate.right_output_id,
+        model_low=candidate.model_low,
+        model_high=candidate.model_high,
+        voter=voter,
+        gold=gold,
+        issued_at=now,
+        expires_at=expires_at,
+    )
+    matchup._state.adding, matchup._state.db = False, DEFAULT_DB_ALIAS
+    return matchup
 
 
 NEWCOMER_GOLD_SHARE = 0.25
@@ -468,6 +457,21 @@ _VOTE_FIELDS = (
 )
 
 
+def _vote_excluded(*, trust: float, flagged: bool, view_ms: int) -> str:
+    """Why a vote (not a gold check) is left out of the ratings; "" when it counts."""
+    if flagged:
+        return str(Vote.Excluded.FLAGGED)
+    if trust < _option("VERSUS_TRUST_THRESHOLD_PERCENT", 60) / 100.0:
+        return str(Vote.Excluded.LOW_TRUST)
+    if view_ms < _option("VERSUS_MIN_VIEW_MS", 800):
+        return str(Vote.Excluded.TOO_FAST)
+    return str(Vote.Excluded.COUNTED)
+
+
+def _view_ms(issued_at: datetime, now: datetime) -> int:
+    return max(0, int((now - issued_at).total_seconds() * 1000))
+
+
 @transaction.atomic
 def vote_record(*, matchup_id: int, voter: Voter, choice: str, now: datetime | None = None) -> Vote:
     """Record `voter`'s answer to a matchup issued to them: once, before it expires.
@@ -476,13 +480,63 @@ def vote_record(*, matchup_id: int, voter: Voter, choice: str, now: datetime | N
     time, or on a gold check are stored with their reason in `excluded` and left out of the
     ratings. The ratings refresh is queued after commit and never fails the vote.
 
-    The vote comes back with its matchup (whose leaderboard and benchmark are loaded, for the
-    next matchup) and its two models' names, so describing it costs no further query.
+    The vote comes back with its leaderboard and benchmark loaded (for the next matchup) and
+    its two models' names, so describing it costs no further query. The common case, an open
+    matchup without a gold check, takes two statements (`statements.matchup_claim`, then
+    `statements.vote_insert`) and one read of the leaderboard; anything else goes the checked
+    way, which says why a vote is refused.
     """
     if choice not in Vote.Choice.values:
         allowed = ", ".join(repr(v) for v in Vote.Choice.values)
         raise Invalid(f"choice: {choice!r} is not allowed; use one of {allowed}", field="choice")
     now = now or timezone.now()
+    claim = statements.matchup_claim(matchup_id=matchup_id, voter_id=voter.pk, now=now)
+    if claim is None:
+        return _vote_record_checked(matchup_id=matchup_id, voter=voter, choice=choice, now=now)
+    view_ms = _view_ms(claim.issued_at, now)
+    excluded = _vote_excluded(trust=claim.voter_trust, flagged=claim.voter_flagged, view_ms=view_ms)
+    try:
+        vote_id = statements.vote_insert(
+            matchup_id=matchup_id,
+            claim=claim,
+            choice=choice,
+            voter_id=voter.pk,
+            now=now,
+            view_ms=view_ms,
+            excluded=excluded,
+        )
+    except IntegrityError:
+        raise Conflict(
+            f"matchup {matchup_id} already has your vote", code="already_voted"
+        ) from None
+    leaderboard = statements.leaderboard_read(claim.leaderboard_id)
+    vote = Vote(
+        id=vote_id,
+        matchup_id=matchup_id,
+        leaderboard=leaderboard,
+        prompt_id=claim.prompt_id,
+        left_model=claim.left_model,
+        right_model=claim.right_model,
+        choice=choice,
+        voter=voter,
+        created=now,
+        view_ms=view_ms,
+        excluded=excluded,
+    )
+    vote._state.adding, vote._state.db = False, DEFAULT_DB_ALIAS
+    _ratings_refresh_after_commit(claim.leaderboard_id)
+    return vote
+
+
+def _ratings_refresh_after_commit(leaderboard_id: int) -> None:
+    from evaluation.tasks import ratings_refresh_soon
+
+    transaction.on_commit(lambda: ratings_refresh_soon(leaderboard_id))
+
+
+def _vote_record_checked(*, matchup_id: int, voter: Voter, choice: str, now: datetime) -> Vote:
+    """`vote_record` the long way: the matchup read under lock, every refusal explained, and
+    gold checks scored. Runs inside `vote_record`'s transaction."""
     # The row lock serialises concurrent votes on one matchup: the first closes it, the others
     # then see it closed. The one-to-one column on Vote is the backstop. The voter's trust
     # and flag, the board (and its benchmark, for the next matchup) come in the same query,
@@ -522,8 +576,7 @@ def vote_record(*, matchup_id: int, voter: Voter, choice: str, now: datetime | N
         .values_list("pk", "model_id", "model__name")
         .order_by()
     }
-    view_ms = max(0, int((now - matchup.issued_at).total_seconds() * 1000))
-    trust, flagged = matchup.voter.trust, matchup.voter.is_flagged
+    view_ms = _view_ms(matchup.issued_at, now)
     if matchup.gold_id is not None:
         locked = Voter.objects.select_for_update().get(pk=voter.pk)
         locked.gold_seen += 1
@@ -537,15 +590,11 @@ def vote_record(*, matchup_id: int, voter: Voter, choice: str, now: datetime | N
                 locked.gold_correct,
                 locked.trust,
             )
-        excluded = Vote.Excluded.GOLD
-    elif flagged:
-        excluded = Vote.Excluded.FLAGGED
-    elif trust < _option("VERSUS_TRUST_THRESHOLD_PERCENT", 60) / 100.0:
-        excluded = Vote.Excluded.LOW_TRUST
-    elif view_ms < _option("VERSUS_MIN_VIEW_MS", 800):
-        excluded = Vote.Excluded.TOO_FAST
+        excluded = str(Vote.Excluded.GOLD)
     else:
-        excluded = Vote.Excluded.COUNTED
+        excluded = _vote_excluded(
+            trust=matchup.voter.trust, flagged=matchup.voter.is_flagged, view_ms=view_ms
+        )
 
     try:
         # No savepoint: on a clash the whole transaction is rolled back as the error goes up.
@@ -567,11 +616,7 @@ def vote_record(*, matchup_id: int, voter: Voter, choice: str, now: datetime | N
         ) from None
     matchup.closed_at = now
     matchup.save(update_fields=["closed_at"])
-
-    from evaluation.tasks import ratings_refresh_soon
-
-    leaderboard_id = leaderboard.pk
-    transaction.on_commit(lambda: ratings_refresh_soon(leaderboard_id))
+    _ratings_refresh_after_commit(leaderboard.pk)
     return vote
 
 

@@ -75,26 +75,26 @@ def test_it_serves_the_next_matchup_in_four_queries(
         assert next_matchup(voter_api, queued_board).status_code == 200
 
 
-def test_it_records_a_vote_in_six_queries(
+def test_it_records_a_vote_in_five_queries(
     queued_board: Any,
     voter_api: APIClient,
     django_assert_max_num_queries: Any,
     queued_rater: list[Any],
 ) -> None:
     matchup = page_matchup(voter_api, queued_board)
-    # BEGIN; the locked matchup with the voter and board; the two outputs' models; the vote;
-    # closing the matchup; COMMIT.
-    with django_assert_max_num_queries(6):
+    # BEGIN; the matchup closed for the vote, returning what the vote needs; the vote; COMMIT;
+    # the board (for the answer and the next matchup).
+    with django_assert_max_num_queries(5):
         assert vote(voter_api, matchup).status_code == 201
     assert len(queued_rater) == 1
 
 
-def test_it_records_a_vote_and_serves_the_next_in_nine_queries(
+def test_it_records_a_vote_and_serves_the_next_in_eight_queries(
     queued_board: Any, voter_api: APIClient, django_assert_max_num_queries: Any
 ) -> None:
     matchup = page_matchup(voter_api, queued_board)
-    # The six of a vote, then the three of a next matchup (the board came with the vote).
-    with django_assert_max_num_queries(9):
+    # The five of a vote, then the three of a next matchup (the board came with the vote).
+    with django_assert_max_num_queries(8):
         response = vote_and_next(voter_api, matchup)
     assert response.status_code == 201
     assert response.json()["next"]["id"] != matchup
@@ -106,7 +106,7 @@ def test_it_costs_the_same_after_many_votes(
     matchup = page_matchup(voter_api, queued_board)
     for _ in range(4):
         matchup = vote_and_next(voter_api, matchup).json()["next"]["id"]
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(8):
         assert vote_and_next(voter_api, matchup).status_code == 201
 
 
@@ -117,6 +117,6 @@ def test_it_costs_a_logged_in_voter_three_queries_more(
     client = APIClient(enforce_csrf_checks=True)
     client.force_login(user)
     matchup = page_matchup(client, queued_board)
-    # The session, the user and the user's voter come on top of the anonymous nine.
-    with django_assert_max_num_queries(12):
+    # The session, the user and the user's voter come on top of the anonymous eight.
+    with django_assert_max_num_queries(11):
         assert vote_and_next(client, matchup).status_code == 201

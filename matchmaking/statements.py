@@ -1,0 +1,294 @@
+"""The SQL statements every vote and every next matchup runs, written out once.
+
+Written with the ORM, each of these costs the web process 0.4 to 1.2 ms of CPU to build,
+compile and turn into model instances: more than the database spends running it, and most of
+a vote's cost (``python -m benchmarks.voting_load.trips`` counts it per request). Here each is
+one plain statement that PostgreSQL and SQLite (3.35 or newer, for RETURNING) both accept, with
+table names taken from the models, and rows turned into model instances through the same
+converters the ORM applies. Only the common path lives here: errors (which matchup, why it
+cannot take a vote) and gold checks stay in the ORM code of `services`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any, TypeVar
+
+from django.db import connection
+from django.db import models as m
+
+from evaluation.models import Model, Output, Vote
+from leaderboards.models import Benchmark, Leaderboard, Prompt
+from matchmaking.models import Matchup, Voter
+
+M = TypeVar("M", bound=m.Model)
+
+MATCHUP = Matchup._meta.db_table
+VOTE = Vote._meta.db_table
+VOTER = Voter._meta.db_table
+OUTPUT = Output._meta.db_table
+MODEL = Model._meta.db_table
+PROMPT = Prompt._meta.db_table
+LEADERBOARD = Leaderboard._meta.db_table
+BENCHMARK = Benchmark._meta.db_table
+
+
+@cache
+def _converters(model: type[m.Model], names: tuple[str, ...], vendor: str) -> list[Any]:
+    """Per column: the field's column expression and the converters the ORM would apply."""
+    out = []
+    for name in names:
+        field = model._meta.get_field(name)
+        col = field.get_col(model._meta.db_table)
+        converters = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
+        out.append((col, converters))
+    return out
+
+
+def _values(model: type[m.Model], names: Sequence[str], row: Sequence[Any]) -> list[Any]:
+    """The Python values of `row`, columns `names` of `model`, as the ORM would read them."""
+    values = []
+    for (col, converters), value in zip(
+        _converters(model, tuple(names), connection.vendor), row, strict=True
+    ):
+        for convert in converters:
+            value = convert(value, col, connection)
+        values.append(value)
+    return values
+
+
+def _instance(model: type[M], names: Sequence[str], row: Sequence[Any]) -> M:
+    attnames = [model._meta.get_field(name).attname for name in names]
+    return model.from_db(connection.alias, attnames, _values(model, names, row))
+
+
+def _when(value: datetime) -> Any:
+    """A datetime as this database's driver takes it (SQLite stores naive UTC text)."""
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _columns(alias: str, model: type[m.Model]) -> tuple[list[str], str]:
+    names = [f.name for f in model._meta.concrete_fields]
+    return names, ", ".join(f"{alias}.{model._meta.get_field(n).column}" for n in names)
+
+
+# --- Voting ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A plain matchup just closed for a vote, with what the vote row needs."""
+
+    leaderboard_id: int
+    prompt_id: int
+    left_model: Model
+    """Only `id` and `name` are loaded."""
+    right_model: Model
+    issued_at: datetime
+    voter_trust: float
+    voter_flagged: bool
+
+
+def matchup_claim(*, matchup_id: int, voter_id: int, now: datetime) -> Claim | None:
+    """Close the matchup for a vote if it is this voter's, open, unexpired, no gold check, and
+    on an active leaderboard; None otherwise (nothing changed: the caller finds out why).
+
+    The UPDATE takes the row lock, so of two concurrent votes on one matchup the second finds
+    it closed. Call inside the transaction that stores the vote.
+    """
+    sql = f"""
+        UPDATE {MATCHUP} SET closed_at = %s
+        WHERE id = %s AND voter_id = %s AND closed_at IS NULL AND expires_at > %s
+          AND gold_id IS NULL
+          AND leaderboard_id IN (SELECT l.id FROM {LEADERBOARD} l WHERE l.is_active)
+        RETURNING leaderboard_id, prompt_id, issued_at,
+          (SELECT o.model_id FROM {OUTPUT} o WHERE o.id = {MATCHUP}.left_id),
+          (SELECT md.name FROM {OUTPUT} o JOIN {MODEL} md ON md.id = o.model_id
+            WHERE o.id = {MATCHUP}.left_id),
+          (SELECT o.model_id FROM {OUTPUT} o WHERE o.id = {MATCHUP}.right_id),
+          (SELECT md.name FROM {OUTPUT} o JOIN {MODEL} md ON md.id = o.model_id
+            WHERE o.id = {MATCHUP}.right_id),
+          (SELECT v.trust FROM {VOTER} v WHERE v.id = {MATCHUP}.voter_id),
+          (SELECT v.is_flagged FROM {VOTER} v WHERE v.id = {MATCHUP}.voter_id)
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_when(now), matchup_id, voter_id, _when(now)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    board, prompt, issued_at, left, left_name, right, right_name, trust, flagged = row
+    (issued_at,) = _values(Matchup, ["issued_at"], [issued_at])
+    (flagged,) = _values(Voter, ["is_flagged"], [flagged])
+    return Claim(
+        leaderboard_id=board,
+        prompt_id=prompt,
+        left_model=_instance(Model, ["id", "name"], [left, left_name]),
+        right_model=_instance(Model, ["id", "name"], [right, right_name]),
+        issued_at=issued_at,
+        voter_trust=trust,
+        voter_flagged=flagged,
+    )
+
+
+def vote_insert(
+    *,
+    matchup_id: int,
+    claim: Claim,
+    choice: str,
+    voter_id: int,
+    now: datetime,
+    view_ms: int,
+    excluded: str,
+) -> int:
+    """Store the vote on a claimed matchup; its id. The one-to-one column refuses a second."""
+    sql = f"""
+        INSERT INTO {VOTE} (matchup_id, leaderboard_id, prompt_id, left_model_id, right_model_id,
+          choice, voter_id, created, view_ms, excluded, is_imported, counted)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+        RETURNING id
+    """
+    params = [
+        matchup_id,
+        claim.leaderboard_id,
+        claim.prompt_id,
+        claim.left_model.pk,
+        claim.right_model.pk,
+        choice,
+        voter_id,
+        _when(now),
+        view_ms,
+        excluded,
+        False,
+        False,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        (vote_id,) = cursor.fetchone()
+    return int(vote_id)
+
+
+def leaderboard_read(leaderboard_id: int) -> Leaderboard | None:
+    """The leaderboard with its benchmark loaded, in one statement."""
+    board_names, board_cols = _columns("l", Leaderboard)
+    bench_names, bench_cols = _columns("b", Benchmark)
+    sql = (
+        f"SELECT {board_cols}, {bench_cols} FROM {LEADERBOARD} l "
+        f"JOIN {BENCHMARK} b ON b.id = l.benchmark_id WHERE l.id = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [leaderboard_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    board = _instance(Leaderboard, board_names, row[: len(board_names)])
+    board.benchmark = _instance(Benchmark, bench_names, row[len(board_names) :])
+    return board
+
+
+# --- Issuing matchups -----------------------------------------------------------------------
+
+
+def voter_pairs_seen(
+    *,
+    voter_id: int,
+    leaderboard_id: int,
+    now: datetime,
+    pairs: Iterable[tuple[int, int, int]],
+) -> tuple[set[tuple[int, int, int]], int | None]:
+    """Which of `pairs` (prompt, low model, high model) the voter was shown on this board, and
+    their newest open matchup there, in one statement that reads a few rows."""
+    pairs = list(pairs)
+    wanted = " OR ".join(["(prompt_id = %s AND model_low = %s AND model_high = %s)"] * len(pairs))
+    sql = f"""
+        SELECT id, prompt_id, model_low, model_high,
+          CASE WHEN closed_at IS NULL AND expires_at > %s THEN 1 ELSE 0 END AS is_open
+        FROM {MATCHUP}
+        WHERE voter_id = %s AND leaderboard_id = %s
+          AND ((closed_at IS NULL AND expires_at > %s){" OR " + wanted if pairs else ""})
+        ORDER BY issued_at DESC, id DESC
+    """
+    params: list[Any] = [_when(now), voter_id, leaderboard_id, _when(now)]
+    for pair in pairs:
+        params.extend(pair)
+    seen: set[tuple[int, int, int]] = set()
+    open_id: int | None = None
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for pk, prompt_id, low, high, is_open in cursor.fetchall():
+            seen.add((prompt_id, low, high))
+            if is_open and open_id is None:
+                open_id = pk
+    return seen, open_id
+
+
+_OUTPUT_FIELDS = ["id", "model", "prompt", "kind", "text", "public_id"]
+_PROMPT_FIELDS = ["id", "text", "tags", "asset", "asset_kind"]
+
+
+def outputs_shown(*, output_ids: Iterable[int], benchmark_id: int) -> dict[int, Output]:
+    """The outputs among `output_ids` of active models of the benchmark, each with what a voter
+    is shown of it and its prompt, by id."""
+    ids = sorted(set(output_ids))
+    if not ids:
+        return {}
+    out_cols = ", ".join(f"o.{Output._meta.get_field(n).column}" for n in _OUTPUT_FIELDS)
+    prompt_cols = ", ".join(f"p.{Prompt._meta.get_field(n).column}" for n in _PROMPT_FIELDS)
+    sql = f"""
+        SELECT {out_cols}, {prompt_cols} FROM {OUTPUT} o
+        JOIN {MODEL} md ON md.id = o.model_id
+        JOIN {PROMPT} p ON p.id = o.prompt_id
+        WHERE o.id IN ({", ".join(["%s"] * len(ids))}) AND md.is_active AND md.benchmark_id = %s
+    """
+    shown: dict[int, Output] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*ids, benchmark_id])
+        rows = cursor.fetchall()
+    split = len(_OUTPUT_FIELDS)
+    for row in rows:
+        output = _instance(Output, _OUTPUT_FIELDS, row[:split])
+        output.prompt = _instance(Prompt, _PROMPT_FIELDS, row[split:])
+        shown[output.pk] = output
+    return shown
+
+
+def matchup_insert(
+    *,
+    leaderboard_id: int,
+    prompt_id: int,
+    left_output_id: int,
+    right_output_id: int,
+    model_low: int,
+    model_high: int,
+    voter_id: int,
+    gold_id: int | None,
+    issued_at: datetime,
+    expires_at: datetime,
+) -> int | None:
+    """Write a matchup; its id, or None when the voter was already shown this pair on this
+    prompt (the unique constraint, not an error). A missing voter raises IntegrityError."""
+    sql = f"""
+        INSERT INTO {MATCHUP} (leaderboard_id, prompt_id, left_id, right_id, model_low,
+          model_high, voter_id, gold_id, issued_at, expires_at)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+        ON CONFLICT DO NOTHING
+        RETURNING id
+    """
+    params = [
+        leaderboard_id,
+        prompt_id,
+        left_output_id,
+        right_output_id,
+        model_low,
+        model_high,
+        voter_id,
+        gold_id,
+        _when(issued_at),
+        _when(expires_at),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])

@@ -1,0 +1,147 @@
+"""`vote_record`'s two ways: the plain statements of the common case, and the checked ORM way.
+
+Every plain vote goes the short way (`matchmaking.statements`); errors and gold checks the
+long way. Both must store the same row and answer the same, so each case here runs both and
+compares.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from evaluation.models import Vote
+from matchmaking import statements
+from matchmaking.models import Matchup, Voter
+from matchmaking.services import matchup_issue, vote_record
+
+pytestmark = pytest.mark.django_db
+
+STORED = ("leaderboard_id", "prompt_id", "left_model_id", "right_model_id", "choice", "voter_id")
+
+
+def issue(board: Any, voter: Voter, now: Any) -> Matchup:
+    matchup = matchup_issue(leaderboard=board, voter=voter, now=now).matchup
+    assert matchup is not None
+    return matchup
+
+
+def both_ways(
+    board: Any, monkeypatch: pytest.MonkeyPatch, *, choice: str = "left", view_s: float = 5.0
+) -> tuple[Vote, Vote]:
+    """One vote by a fresh voter the short way and one the long way, same circumstances."""
+    now = timezone.now()
+    short_voter = Voter.objects.create(session_key="short")
+    short = issue(board, short_voter, now)
+    fast = vote_record(
+        matchup_id=short.pk,
+        voter=short_voter,
+        choice=choice,
+        now=now + timedelta(seconds=view_s),
+    )
+    long_voter = Voter.objects.create(session_key="long")
+    long = issue(board, long_voter, now)
+    with monkeypatch.context() as patched:
+        patched.setattr(statements, "matchup_claim", lambda **kwargs: None)
+        checked = vote_record(
+            matchup_id=long.pk,
+            voter=long_voter,
+            choice=choice,
+            now=now + timedelta(seconds=view_s),
+        )
+    return fast, checked
+
+
+def test_it_takes_the_short_way_for_a_plain_vote(board: Any) -> None:
+    voter = Voter.objects.create(session_key="v")
+    now = timezone.now()
+    matchup = issue(board, voter, now)
+    with CaptureQueriesContext(connection) as queries:
+        vote_record(matchup_id=matchup.pk, voter=voter, choice="tie", now=now)
+    assert not any("FOR UPDATE" in q["sql"] for q in queries.captured_queries)
+    assert Vote.objects.get().choice == "tie"
+
+
+def test_it_stores_the_same_row_either_way(board: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    fast, checked = both_ways(board, monkeypatch, choice="right")
+    rows = {v.pk: v for v in Vote.objects.all()}
+    for name in ("choice", "view_ms", "excluded", "created", "is_imported"):
+        assert getattr(rows[fast.pk], name) == getattr(rows[checked.pk], name), name
+    assert rows[fast.pk].view_ms == 5000
+    assert not rows[fast.pk].counted
+    for vote in (fast, checked):
+        stored = rows[vote.pk]
+        assert [getattr(vote, f) for f in STORED] == [getattr(stored, f) for f in STORED]
+        assert Matchup.objects.get(pk=stored.matchup_id).closed_at == stored.created
+
+
+def test_it_answers_the_same_either_way(board: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    fast, checked = both_ways(board, monkeypatch)
+    for vote in (fast, checked):
+        assert vote.leaderboard.pk == board.pk
+        assert vote.leaderboard.benchmark.pk == board.benchmark_id
+        assert vote.leaderboard.included_tags == board.included_tags
+        names = {vote.left_model.name, vote.right_model.name}
+        assert len(names) == 2
+        assert names <= set(board.benchmark.models.values_list("name", flat=True))
+
+
+@pytest.mark.parametrize(
+    ("voter_fields", "view_s", "excluded"),
+    [
+        ({"is_flagged": True}, 5.0, Vote.Excluded.FLAGGED),
+        ({"trust": 0.1}, 5.0, Vote.Excluded.LOW_TRUST),
+        ({}, 0.1, Vote.Excluded.TOO_FAST),
+        ({}, 5.0, Vote.Excluded.COUNTED),
+    ],
+)
+def test_it_excludes_the_same_votes_either_way(
+    board: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    settings: Any,
+    voter_fields: dict[str, Any],
+    view_s: float,
+    excluded: str,
+) -> None:
+    settings.VERSUS_MIN_VIEW_MS = 800
+    monkeypatch.setattr(Voter.objects, "create", _creating_with(Voter.objects.create, voter_fields))
+    fast, checked = both_ways(board, monkeypatch, view_s=view_s)
+    assert fast.excluded == checked.excluded == excluded
+    assert set(Vote.objects.values_list("excluded", flat=True)) == {excluded}
+
+
+def _creating_with(create: Any, fields: dict[str, Any]) -> Any:
+    return lambda **kwargs: create(**{**kwargs, **fields})
+
+
+def test_it_leaves_a_closed_board_to_the_checked_way(board: Any) -> None:
+    voter = Voter.objects.create(session_key="v")
+    now = timezone.now()
+    matchup = issue(board, voter, now)
+    type(board).objects.filter(pk=board.pk).update(is_active=False)
+    assert statements.matchup_claim(matchup_id=matchup.pk, voter_id=voter.pk, now=now) is None
+    assert Matchup.objects.get(pk=matchup.pk).closed_at is None
+
+
+def test_it_claims_a_matchup_only_once(board: Any) -> None:
+    voter = Voter.objects.create(session_key="v")
+    now = timezone.now()
+    matchup = issue(board, voter, now)
+    assert statements.matchup_claim(matchup_id=matchup.pk, voter_id=voter.pk, now=now)
+    assert statements.matchup_claim(matchup_id=matchup.pk, voter_id=voter.pk, now=now) is None
+
+
+def test_it_claims_nothing_for_another_voter_or_after_expiry(board: Any) -> None:
+    voter = Voter.objects.create(session_key="v")
+    other = Voter.objects.create(session_key="w")
+    now = timezone.now()
+    matchup = issue(board, voter, now)
+    assert statements.matchup_claim(matchup_id=matchup.pk, voter_id=other.pk, now=now) is None
+    later = matchup.expires_at + timedelta(seconds=1)
+    assert statements.matchup_claim(matchup_id=matchup.pk, voter_id=voter.pk, now=later) is None
+    assert Matchup.objects.get(pk=matchup.pk).closed_at is None
