@@ -97,7 +97,8 @@ def select_pairs(
     rng : numpy.random.Generator
         The only source of randomness: the same seed and inputs give the same batch.
     prompt_use : ndarray of int, shape (n_prompts,), optional
-        Matchups issued per prompt so far; zeros when omitted.
+        How much each prompt has been used so far (the matchmaker passes the board's counted
+        votes per prompt, from the pair counters); zeros when omitted.
     exclude : iterable of (prompt, i, j), optional
         Matchups not to issue again (for instance the ones this voter already judged). Order of
         ``i`` and ``j`` does not matter. A pair whose shared prompts are all excluded is not

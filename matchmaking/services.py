@@ -461,7 +461,7 @@ def _vote_excluded(*, trust: float, flagged: bool, view_ms: int) -> str:
     """Why a vote (not a gold check) is left out of the ratings; "" when it counts."""
     if flagged:
         return str(Vote.Excluded.FLAGGED)
-    if trust < _option("VERSUS_TRUST_THRESHOLD_PERCENT", 60) / 100.0:
+    if trust < trust_threshold():
         return str(Vote.Excluded.LOW_TRUST)
     if view_ms < _option("VERSUS_MIN_VIEW_MS", 800):
         return str(Vote.Excluded.TOO_FAST)
@@ -582,8 +582,14 @@ def _vote_record_checked(*, matchup_id: int, voter: Voter, choice: str, now: dat
         locked.gold_seen += 1
         if choice == _gold_expected(matchup, matchup.gold):
             locked.gold_correct += 1
+        was_trusted = locked.trust >= trust_threshold()
         locked.trust = trust_from(gold_seen=locked.gold_seen, gold_correct=locked.gold_correct)
         locked.save(update_fields=["gold_seen", "gold_correct", "trust"])
+        if was_trusted != (locked.trust >= trust_threshold()):
+            # Across the threshold: the voter's earlier votes follow their trust now. Rare
+            # (a gold answer that moves trust over the line), so done here, in the vote's
+            # transaction, rather than left to a task that a dead broker would lose.
+            voter_trust_apply(voter_id=voter.pk)
         for target in (voter, matchup.voter):
             target.gold_seen, target.gold_correct, target.trust = (
                 locked.gold_seen,

@@ -6,8 +6,6 @@
 - `matchups_sweep` (Celery beat, every `VERSUS_QUEUE_REFILL_SECONDS`): refills the queues of
   boards voted on lately or running short, so batches follow the ratings even if a refill
   request was lost with the broker.
-- `voter_trust_apply_task(voter_id)`: after a gold answer takes a voter's trust across the
-  threshold, relabel their past votes to match (see `voter_trust_apply`).
 """
 
 from __future__ import annotations
@@ -18,7 +16,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from matchmaking import queue
-from matchmaking.services import leaderboards_due_refill, matchups_refill, voter_trust_apply
+from matchmaking.services import leaderboards_due_refill, matchups_refill
 
 logger = logging.getLogger(__name__)
 
@@ -42,9 +40,3 @@ def matchups_sweep() -> int:
     if refilled:
         logger.info("matchmaking sweep: %s queues refilled", refilled)
     return refilled
-
-
-@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
-def voter_trust_apply_task(voter_id: int) -> int:
-    """Bring a voter's past votes in line with their trust (see `voter_trust_apply`)."""
-    return voter_trust_apply(voter_id=voter_id)

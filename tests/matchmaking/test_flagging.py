@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from config.errors import NotFound
-from evaluation.models import PairCount, RatingSnapshot, Vote
+from evaluation.models import Output, PairCount, RatingSnapshot, Vote
 from evaluation.services.ratings import ratings_recompute
 from leaderboards.models import Leaderboard
 from matchmaking.models import Voter
@@ -153,14 +153,32 @@ def test_it_leaves_out_past_votes_once_trust_falls_and_restores_them_when_it_rec
     assert ratings_recompute(leaderboard_id=board.pk).vote_count == 2
 
 
-def test_the_task_applies_a_voters_trust(board: Any) -> None:
-    from matchmaking.tasks import voter_trust_apply_task
+def test_a_wrong_gold_answer_takes_the_voters_earlier_votes_out(board: Any, settings: Any) -> None:
+    from matchmaking.models import GoldMatchup
+    from matchmaking.services import matchup_issue, vote_record
 
+    settings.VERSUS_TRUST_THRESHOLD_PERCENT = 80  # one wrong gold answer: trust 0.75
     voter = voter_create()
     votes = cast(board, voter, 2)
-    Voter.objects.filter(pk=voter.pk).update(trust=0.3)
-    assert voter_trust_apply_task.delay(voter.pk).get() == 2
+    assert reasons(votes) == ["", ""]
+    seen = set(voter.matchups.values_list("prompt_id", "model_low", "model_high"))
+    left, right = next(
+        (a, b)
+        for a in Output.objects.filter(model__benchmark=board.benchmark)
+        for b in Output.objects.filter(prompt_id=a.prompt_id, model_id__gt=a.model_id)
+        if (a.prompt_id, a.model_id, b.model_id) not in seen
+    )
+    GoldMatchup.objects.create(
+        leaderboard=board, prompt_id=left.prompt_id, left=left, right=right, expected="tie"
+    )
+    settings.VERSUS_GOLD_SHARE_PERCENT = 100
+    gold = matchup_issue(leaderboard=board, voter=voter).matchup
+    assert gold is not None
+    assert gold.gold_id is not None
+    vote_record(matchup_id=gold.pk, voter=voter, choice="left")
+
     assert reasons(votes) == [Vote.Excluded.LOW_TRUST] * 2
+    assert ratings_recompute(leaderboard_id=board.pk).vote_count == 0
 
 
 def test_it_leaves_a_flagged_voters_votes_flagged_whatever_their_trust(board: Any) -> None:
