@@ -41,6 +41,7 @@ import argparse
 import asyncio
 import os
 import random
+import secrets
 import signal
 import subprocess
 import sys
@@ -103,6 +104,10 @@ def environment(database_url: str, redis_url: str) -> dict[str, str]:
         VERSUS_MIN_VIEW_MS="0",
         VERSUS_GOLD_SHARE_PERCENT="0",
         ALLOWED_HOSTS="127.0.0.1,localhost",
+        # Production settings (DEBUG off) want a real key, and HTTPS unless told otherwise:
+        # the clients talk plain HTTP on loopback.
+        SECRET_KEY=secrets.token_urlsafe(50),
+        VERSUS_HTTPS="0",
         PYTHONPATH=str(ROOT),
     )
     return env
