@@ -10,13 +10,14 @@ from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.pagination import LimitOffsetPagination
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import idempotent
 from config.errors import Invalid
+from evaluation.api_uploads import UploadParser
 from evaluation.media import media_inspect
 from evaluation.models import Model
 from leaderboards.models import Benchmark, Leaderboard, Prompt
@@ -328,7 +329,7 @@ NAME_PARAM = OpenApiParameter("name", str, description="Case-insensitive part of
 
 
 class BenchmarkListCreate(APIView):
-    parser_classes = [JSONParser, MultiPartParser]
+    parser_classes = [JSONParser, UploadParser]
 
     @extend_schema(
         parameters=[NAME_PARAM],

@@ -207,3 +207,21 @@ def test_it_serves_an_openapi_schema_and_docs(anon_api):
     docs = anon_api.get("/api/docs/")
     assert docs.status_code == 200
     assert b"cdn" not in docs.content.lower()
+
+
+def test_it_refuses_a_prompt_asset_named_as_a_path(api, owner):
+    from tests.evaluation.test_api_models import multipart
+
+    body, content_type = multipart(
+        [
+            ("data", json.dumps({"name": "Edits", "prompts": ["make it night", "add a hat"]})),
+            ("prompt_assets[1]", ("../../etc/hat.png", png_upload("hat.png").read())),
+        ]
+    )
+    response = api.post("/api/v1/benchmarks/", body, content_type=content_type)
+    assert response.status_code == 400, response.content
+    assert (response.json()["field"], response.json()["code"]) == (
+        "prompt_assets[1]",
+        "bad_filename",
+    )
+    assert not Prompt.objects.exists()
