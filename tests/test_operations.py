@@ -128,7 +128,8 @@ print(json.dumps({name: getattr(s, name, None) for name in (
     "SECURE_PROXY_SSL_HEADER", "SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE",
     "SECURE_HSTS_SECONDS", "VERSUS_RATE_VOTER", "VERSUS_MATCHUP_TTL_SECONDS",
     "VERSUS_MAX_ANIMATION_PIXELS", "MEDIA_ROOT", "STATIC_ROOT",
-)} | {"STATICFILES_BACKEND": s.STORAGES["staticfiles"]["BACKEND"]}, default=str))
+)} | {"STATICFILES_BACKEND": s.STORAGES["staticfiles"]["BACKEND"],
+    "DATABASE_OPTIONS": s.DATABASES["default"].get("OPTIONS", {})}, default=str))
 """
 
 
@@ -160,6 +161,7 @@ def test_env_example_reads_as_written_with_comments_on_their_own_lines():
     assert values["VERSUS_MATCHUP_TTL_SECONDS"] == 1800
     assert values["VERSUS_MAX_ANIMATION_PIXELS"] == 64_000_000
     assert values["MEDIA_ROOT"] == "/data/media"
+    assert values["DATABASE_OPTIONS"]["server_side_binding"] is True
 
 
 def test_a_hash_sign_in_a_value_is_part_of_it(tmp_path):
@@ -282,3 +284,10 @@ def test_the_image_serves_pages_with_the_static_files_it_built(tmp_path, setting
         assert response.status_code == 200, page
         # Hashed names, as only the manifest storage writes them.
         assert re.search(rb'/static/[^"]+\.[0-9a-f]{12}\.(css|js)"', response.content), page
+
+
+def test_prepared_statements_stay_off_unless_asked_for():
+    url = {"DATABASE_URL": "postgres://versus@db:5432/versus", "DEBUG": "1"}
+    assert "server_side_binding" not in settings_of(url)["DATABASE_OPTIONS"]
+    on = settings_of({**url, "DB_PREPARED_STATEMENTS": "1"})["DATABASE_OPTIONS"]
+    assert on == {"server_side_binding": True, "prepare_threshold": 5}

@@ -108,6 +108,7 @@ def environment(database_url: str, redis_url: str) -> dict[str, str]:
         # the clients talk plain HTTP on loopback.
         SECRET_KEY=secrets.token_urlsafe(50),
         VERSUS_HTTPS="0",
+        DB_PREPARED_STATEMENTS="1",  # as docker-compose.yml runs it
         PYTHONPATH=str(ROOT),
     )
     return env
@@ -429,9 +430,9 @@ def main() -> None:
     parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument(
-        "--prepared",
+        "--no-prepared",
         action="store_true",
-        help="experiment: PostgreSQL prepared statements (psycopg server-side binding)",
+        help="PostgreSQL without prepared statements (DB_PREPARED_STATEMENTS=0; compose has 1)",
     )
     parser.add_argument("--models", type=int, default=30)
     parser.add_argument("--prompts", type=int, default=20)
@@ -443,8 +444,8 @@ def main() -> None:
     import redis
 
     env = environment(args.database_url, args.redis_url)
-    if args.prepared:
-        env["VERSUS_BENCH_PREPARED"] = "1"
+    if args.no_prepared:
+        env["DB_PREPARED_STATEMENTS"] = "0"
     fresh_database(args.database_url)
     redis.Redis.from_url(args.redis_url).flushdb()
     board = seed(env, n_models=args.models, n_prompts=args.prompts)
@@ -521,7 +522,7 @@ def report(
         f"Voting load: gunicorn {args.workers} {args.worker_class} workers{threads} + PostgreSQL "
         f"+ Redis + 1 Celery worker, {args.models} models x {args.prompts} prompts; "
         f"{args.seconds:g} s measured after {args.warmup:g} s warm-up; think time "
-        f"{args.think_ms:g} ms; {'prepared statements (experiment); ' if args.prepared else ''}"
+        f"{args.think_ms:g} ms; prepared statements {'off' if args.no_prepared else 'on'}; "
         "clients in one asyncio process on the same "
         f"{os.cpu_count()}-core machine; load average {load_before[0]:.2f} before, "
         f"{load_after[0]:.2f} after."
