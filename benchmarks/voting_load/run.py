@@ -53,6 +53,8 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.voting_load import DIRECT_KEY
+
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
@@ -68,6 +70,8 @@ class Tally:
     statuses: Counter[int] = field(default_factory=Counter)
     acknowledged: list[tuple[int, int]] = field(default_factory=list)
     exhausted: int = 0
+    direct: int = 0
+    """Matchups chosen in the web process (queue empty) during the whole run."""
     cpu: dict[str, float] = field(default_factory=dict)
     """CPU seconds per process group during the window."""
 
@@ -447,7 +451,8 @@ def main() -> None:
     if args.no_prepared:
         env["DB_PREPARED_STATEMENTS"] = "0"
     fresh_database(args.database_url)
-    redis.Redis.from_url(args.redis_url).flushdb()
+    queue_redis = redis.Redis.from_url(args.redis_url)
+    queue_redis.flushdb()
     board = seed(env, n_models=args.models, n_prompts=args.prompts)
     logs = ROOT / "benchmarks" / "results"
     logs.mkdir(parents=True, exist_ok=True)
@@ -474,7 +479,7 @@ def main() -> None:
         logs / "voting_load_gunicorn.log",
     )
     worker = start(
-        [str(BIN / "celery"), "-A", "config", "worker", "-c", "1", "--loglevel", "WARNING"],
+        [str(BIN / "celery"), "-A", "config", "worker", "-c", "2", "--loglevel", "WARNING"],
         env,
         logs / "voting_load_celery.log",
     )
@@ -487,6 +492,7 @@ def main() -> None:
         for voters in args.voters:
             for kind in args.paths:
                 clear(args.database_url)
+                queue_redis.delete(DIRECT_KEY)
                 tally = load(
                     kind,
                     base,
@@ -498,6 +504,7 @@ def main() -> None:
                     groups,
                     database,
                 )
+                tally.direct = int(queue_redis.get(DIRECT_KEY) or 0)
                 lost, duplicated, unacked = audit(args.database_url, kind, tally)
                 rows.append((kind, voters, tally, lost, duplicated, unacked))
     finally:
@@ -532,19 +539,22 @@ def report(
     print()
     print(
         "| path | voters | votes/s | vote p50 ms | vote p99 ms | next p50 ms | next p99 ms "
-        "| cycle p50 ms | cycle p99 ms | lost | duplicated | stored, not acked | other answers |"
+        "| cycle p50 ms | cycle p99 ms | direct choices | lost | duplicated | stored, not acked "
+        "| other answers |"
     )
-    print("|---" * 13 + "|")
+    print("|---" * 14 + "|")
     for kind, voters, tally, lost, duplicated, unacked in rows:
         rate = tally.completed / args.seconds
         lat = tally.latencies
         others = {k: v for k, v in tally.statuses.items() if k not in (200, 201)}
         exhausted = f"; {tally.exhausted} voters saw every pair" if tally.exhausted else ""
+        issued = len(tally.acknowledged)
+        direct = f"{100 * tally.direct / issued:.1f}%" if kind != "bare" and issued else "-"
         print(
             f"| {kind} | {voters} | {rate:,.0f} | {_ms(lat.get('vote', []), 50)} | "
             f"{_ms(lat.get('vote', []), 99)} | {_ms(lat.get('next', []), 50)} | "
             f"{_ms(lat.get('next', []), 99)} | {_ms(lat.get('cycle', []), 50)} | "
-            f"{_ms(lat.get('cycle', []), 99)} | {lost} | {duplicated} | {unacked} | "
+            f"{_ms(lat.get('cycle', []), 99)} | {direct} | {lost} | {duplicated} | {unacked} | "
             f"{dict(others) or '-'}{exhausted} |"
         )
     print()

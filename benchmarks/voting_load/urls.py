@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -10,8 +11,10 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from benchmarks.voting_load import BARE_TABLE
+import matchmaking.services
+from benchmarks.voting_load import BARE_TABLE, DIRECT_KEY
 from config.urls import urlpatterns as versus_urlpatterns
+from matchmaking import queue
 
 
 @csrf_exempt
@@ -28,5 +31,19 @@ def bare_insert(request: HttpRequest) -> HttpResponse:
         (row_id,) = cursor.fetchone()
     return JsonResponse({"id": row_id}, status=201)
 
+
+def _counting_direct_choices(choose: Any) -> Any:
+    """`_direct_choice`, counted in Redis: how often voters outran the matchmaker's queue."""
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        client = queue.redis_client()
+        if client is not None:
+            client.incr(DIRECT_KEY)
+        return choose(*args, **kwargs)
+
+    return counted
+
+
+matchmaking.services._direct_choice = _counting_direct_choices(matchmaking.services._direct_choice)
 
 urlpatterns = [path("bench/bare/", bare_insert), *versus_urlpatterns]
