@@ -107,12 +107,27 @@ class Vote(models.Model):
     matchup = models.OneToOneField(
         "matchmaking.Matchup", on_delete=models.PROTECT, null=True, blank=True, related_name="vote"
     )
-    leaderboard = models.ForeignKey(Leaderboard, on_delete=models.CASCADE, related_name="votes")
-    prompt = models.ForeignKey(
-        Prompt, on_delete=models.CASCADE, null=True, blank=True, related_name="votes"
+    # Every vote insert updates every index of this table, and the rater's catch-up rewrites
+    # each new vote once, so the foreign keys below carry no index of their own: the rater and
+    # the pages read votes by leaderboard (the indexes in Meta begin with it), and nothing reads
+    # them by model or prompt but the cascade of an operator deleting one, which may scan.
+    leaderboard = models.ForeignKey(
+        Leaderboard, on_delete=models.CASCADE, related_name="votes", db_index=False
     )
-    left_model = models.ForeignKey(Model, on_delete=models.CASCADE, related_name="+")
-    right_model = models.ForeignKey(Model, on_delete=models.CASCADE, related_name="+")
+    prompt = models.ForeignKey(
+        Prompt,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="votes",
+        db_index=False,
+    )
+    left_model = models.ForeignKey(
+        Model, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    right_model = models.ForeignKey(
+        Model, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     choice = models.CharField(max_length=10, choices=Choice.choices)
     voter = models.ForeignKey(
         "matchmaking.Voter", on_delete=models.SET_NULL, null=True, blank=True, related_name="votes"

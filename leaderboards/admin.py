@@ -23,7 +23,7 @@ class PromptInline(admin.TabularInline):
 class LeaderboardInline(admin.TabularInline):
     model = Leaderboard
     extra = 0
-    fields = ["name", "instruction", "show_prompt", "inverse_ranking", "is_active"]
+    fields = ["name", "instruction", "show_prompt", "inverse_ranking", "outputs_public", "is_active"]
     show_change_link = True
 
 
@@ -49,8 +49,16 @@ class PromptAdmin(admin.ModelAdmin):
 
 @admin.register(Leaderboard)
 class LeaderboardAdmin(admin.ModelAdmin):
-    list_display = ["name", "benchmark", "instruction", "tie_model", "is_active", "created"]
-    list_filter = ["is_active", "tie_model", "inverse_ranking", "show_prompt"]
+    list_display = [
+        "name",
+        "benchmark",
+        "instruction",
+        "tie_model",
+        "outputs_public",
+        "is_active",
+        "created",
+    ]
+    list_filter = ["is_active", "outputs_public", "tie_model", "inverse_ranking", "show_prompt"]
     search_fields = ["name", "instruction", "benchmark__name"]
     list_select_related = ["benchmark"]
     raw_id_fields = ["benchmark"]

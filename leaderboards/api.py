@@ -116,6 +116,21 @@ class LeaderboardSettingsIn(serializers.Serializer):
         max_length=200,
         help_text="Name of a model whose score is fixed at 1000 (blank: the mean model).",
     )
+    outputs_public = serializers.ChoiceField(
+        choices=Leaderboard.OutputsPublic.choices,
+        required=False,
+        default=Leaderboard.OutputsPublic.ALWAYS,
+        help_text=(
+            "When the per-prompt and model pages show each model's outputs under its name: "
+            "`always`; `closed`, once the leaderboard stops taking votes; or `never`. Voters "
+            "see the same files blinded, so `always` lets a voter look up which model made "
+            "what they are shown. The owner sees the outputs whatever the setting."
+        ),
+        error_messages={
+            "invalid_choice": '"{input}" is not allowed; use one of '
+            + ", ".join(Leaderboard.OutputsPublic.values)
+        },
+    )
 
     def spec(self) -> LeaderboardSpec:
         data = dict(self.validated_data)
@@ -220,6 +235,7 @@ class LeaderboardOut(serializers.ModelSerializer):
             "repeat_votes",
             "min_votes",
             "anchor_model",
+            "outputs_public",
             "is_active",
             "is_public",
             "benchmark",

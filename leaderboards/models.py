@@ -89,6 +89,18 @@ class Leaderboard(models.Model):
         EACH = "each", "Every vote counts once"
         MAJORITY = "majority", "Voters' majority per pair and prompt counts once"
 
+    class OutputsPublic(models.TextChoices):
+        """When the public pages show each model's outputs under its name.
+
+        The voting page shows the same files blinded: while a board takes votes, a gallery that
+        names the model beside each output lets a voter recognise a file and vote for or
+        against its model on purpose.
+        """
+
+        ALWAYS = "always", "Always, also while the leaderboard takes votes"
+        CLOSED = "closed", "Once the leaderboard stops taking votes"
+        NEVER = "never", "Never: the pages show win rates only"
+
     benchmark = models.ForeignKey(Benchmark, on_delete=models.CASCADE, related_name="leaderboards")
     name = models.CharField(max_length=200)
     instruction = models.CharField(max_length=500)
@@ -124,6 +136,15 @@ class Leaderboard(models.Model):
             "Blank, or while that model has no counted vote: the mean model is at 1000."
         ),
     )
+    outputs_public = models.CharField(
+        max_length=10,
+        choices=OutputsPublic.choices,
+        default=OutputsPublic.ALWAYS,
+        help_text=(
+            "When the per-prompt and model pages show each model's outputs under its name. "
+            "The owner and staff always see them."
+        ),
+    )
     is_active = models.BooleanField(default=True, help_text="Inactive leaderboards take no votes.")
     created = models.DateTimeField(default=timezone.now, db_index=True)
 
@@ -146,6 +167,16 @@ class Leaderboard(models.Model):
 
     def is_visible_to(self, user: object) -> bool:
         return self.benchmark.is_visible_to(user)
+
+    def publishes_outputs(self) -> bool:
+        """Whether this board's own setting lets its pages name the model of each output now.
+
+        Only its own setting: other boards of the benchmark show the same files to their voters
+        (see `leaderboards.selectors.outputs_publication`).
+        """
+        if self.outputs_public == self.OutputsPublic.ALWAYS:
+            return True
+        return self.outputs_public == self.OutputsPublic.CLOSED and not self.is_active
 
     def allows_tags(self, tags: list[str]) -> bool:
         """Whether a prompt with `tags` belongs to this leaderboard's question."""

@@ -634,20 +634,30 @@ class PromptResults:
 
 
 def prompt_results(
-    *, leaderboard: Leaderboard, prompts: list[Prompt], standings: StandingsView
+    *,
+    leaderboard: Leaderboard,
+    prompts: list[Prompt],
+    standings: StandingsView,
+    with_outputs: bool = True,
 ) -> list[PromptResults]:
     """Every model's output on each of `prompts` with its win rate on that prompt.
 
     Three queries whatever the number of prompts and models: the outputs, then the pair
     counters of these prompts summed per (prompt, model) once from each side of the pair.
+    Without `with_outputs` (the visitor may not see them) no output is read: every entry's
+    `output` is None.
     """
     prompt_ids = [p.pk for p in prompts]
-    outputs: dict[tuple[int, int], Output] = {
-        (o.prompt_id, o.model_id): o
-        for o in Output.objects.filter(prompt_id__in=prompt_ids).only(
-            "id", "prompt_id", "model_id", "kind", "text", "width", "height", "content_type"
-        )
-    }
+    outputs: dict[tuple[int, int], Output] = (
+        {
+            (o.prompt_id, o.model_id): o
+            for o in Output.objects.filter(prompt_id__in=prompt_ids).only(
+                "id", "prompt_id", "model_id", "kind", "text", "width", "height", "content_type"
+            )
+        }
+        if with_outputs
+        else {}
+    )
     tallies: dict[tuple[int, int], Tally] = defaultdict(Tally)
     counters = PairCount.objects.filter(leaderboard=leaderboard, prompt_id__in=prompt_ids)
     for side in ("model_a_id", "model_b_id"):
@@ -684,6 +694,44 @@ def model_outputs(*, model_id: int, prompt_ids: list[int]) -> dict[int, Output]:
             "id", "prompt_id", "model_id", "kind", "text", "width", "height", "content_type"
         )
     }
+
+
+@dataclass(frozen=True)
+class OutputsPublication:
+    """Whether a board's public pages show each model's outputs under its name, and if not, why.
+
+    `reason` is "never" (the board's setting), "closed" (the board publishes them once it
+    stops taking votes, and it still takes them) or "sibling" (other boards of the benchmark,
+    named in `waiting_on`, still take votes on the same files, shown blinded).
+    """
+
+    public: bool
+    reason: str = ""
+    waiting_on: tuple[str, ...] = ()
+
+
+def outputs_publication(*, leaderboard: Leaderboard) -> OutputsPublication:
+    """Whether the galleries of `leaderboard` may show outputs by model name to the public.
+
+    A board's own setting is not enough: every board of the benchmark shows the same output
+    files on its voting page, so a gallery that names them on one board would unblind the votes
+    of a sibling that keeps its outputs hidden while it takes votes. One query, none when the
+    board's own setting already hides them.
+    """
+    if leaderboard.outputs_public == Leaderboard.OutputsPublic.NEVER:
+        return OutputsPublication(public=False, reason="never")
+    if not leaderboard.publishes_outputs():
+        return OutputsPublication(public=False, reason="closed")
+    blinded = tuple(
+        Leaderboard.objects.filter(benchmark_id=leaderboard.benchmark_id, is_active=True)
+        .exclude(pk=leaderboard.pk)
+        .exclude(outputs_public=Leaderboard.OutputsPublic.ALWAYS)
+        .order_by("created", "id")
+        .values_list("name", flat=True)
+    )
+    if blinded:
+        return OutputsPublication(public=False, reason="sibling", waiting_on=blinded)
+    return OutputsPublication(public=True)
 
 
 def output_for_page(*, leaderboard: Leaderboard, output_id: int) -> Output:

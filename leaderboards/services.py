@@ -48,6 +48,7 @@ class LeaderboardSpec:
     repeat_votes: str = Leaderboard.RepeatVotes.EACH
     min_votes: int = 20
     anchor_model: str = ""
+    outputs_public: str = Leaderboard.OutputsPublic.ALWAYS
     description: str = ""
 
 
@@ -161,6 +162,12 @@ def _check_spec(spec: LeaderboardSpec, prompt_tags: list[list[str]]) -> tuple[li
         )
     if spec.min_votes < 1:
         raise Invalid("min_votes: must be at least 1", field="min_votes")
+    if spec.outputs_public not in Leaderboard.OutputsPublic.values:
+        raise Invalid(
+            f"outputs_public: {spec.outputs_public!r} is not allowed; use one of "
+            f"{', '.join(Leaderboard.OutputsPublic.values)}",
+            field="outputs_public",
+        )
     included = _clean_tags(list(spec.included_tags), field="included_tags")
     excluded = _clean_tags(list(spec.excluded_tags), field="excluded_tags")
     probe = Leaderboard(included_tags=included, excluded_tags=excluded)
@@ -197,6 +204,7 @@ def leaderboard_create(
         repeat_votes=spec.repeat_votes,
         min_votes=spec.min_votes,
         anchor_model=spec.anchor_model.strip(),
+        outputs_public=spec.outputs_public,
         created=now or timezone.now(),
     )
     try:

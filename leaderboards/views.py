@@ -28,6 +28,7 @@ from leaderboards.selectors import (
     INDEX_SORTS,
     BoardPrompts,
     HeadToHead,
+    OutputsPublication,
     SiblingBoard,
     Tally,
     board_prompts,
@@ -39,6 +40,7 @@ from leaderboards.selectors import (
     model_outputs,
     model_report,
     output_for_page,
+    outputs_publication,
     prompt_results,
     prompts_shown,
     rated_rows,
@@ -88,6 +90,16 @@ def _is_owner(request: HttpRequest, leaderboard: Leaderboard) -> bool:
 def _shows_prompts(request: HttpRequest, leaderboard: Leaderboard) -> bool:
     """Prompt texts are public when the leaderboard shows them to voters; owners always see them."""
     return leaderboard.show_prompt or _is_owner(request, leaderboard)
+
+
+def _outputs_shown(request: HttpRequest, leaderboard: Leaderboard) -> tuple[bool, OutputsPublication]:
+    """Whether this visitor sees the outputs under model names, and the board's public rule.
+
+    Owners and staff always see them; the rule is returned too so their pages can say what
+    everyone else sees.
+    """
+    publication = outputs_publication(leaderboard=leaderboard)
+    return publication.public or _is_owner(request, leaderboard), publication
 
 
 def _tags(request: HttpRequest, prompts: BoardPrompts) -> tuple[list[str], list[tuple[str, int]]]:
@@ -423,10 +435,12 @@ def prompt_gallery(request: HttpRequest, leaderboard_id: int) -> HttpResponse:
     page = Paginator(prompt_ids, _gallery_page_size(len(standings.rows))).get_page(
         request.GET.get("page")
     )
+    show_outputs, publication = _outputs_shown(request, leaderboard)
     results = prompt_results(
         leaderboard=leaderboard,
         prompts=prompts_shown(prompt_ids=list(page.object_list)),
         standings=standings,
+        with_outputs=show_outputs,
     )
     return render(
         request,
@@ -436,6 +450,8 @@ def prompt_gallery(request: HttpRequest, leaderboard_id: int) -> HttpResponse:
             "board_url": reverse("page-leaderboard", args=[leaderboard.pk]),
             "standings": standings,
             "results": results,
+            "show_outputs": show_outputs,
+            "publication": publication,
             "page": page,
             "tags": tags,
             "available_tags": available_tags,
@@ -467,7 +483,12 @@ def model_detail(request: HttpRequest, leaderboard_id: int, model_id: int) -> Ht
     prompts = board_prompts(leaderboard=leaderboard)
     page = Paginator(prompts.ids, MODEL_OUTPUTS_PAGE_SIZE).get_page(request.GET.get("page"))
     page_prompts = prompts_shown(prompt_ids=list(page.object_list))
-    outputs = model_outputs(model_id=model_id, prompt_ids=[p.pk for p in page_prompts])
+    show_outputs, publication = _outputs_shown(request, leaderboard)
+    outputs = (
+        model_outputs(model_id=model_id, prompt_ids=[p.pk for p in page_prompts])
+        if show_outputs
+        else {}
+    )
     siblings = sibling_boards(leaderboard=leaderboard)
     row = report.row
     description = f"{row.model} on {leaderboard.name}: "
@@ -492,6 +513,8 @@ def model_detail(request: HttpRequest, leaderboard_id: int, model_id: int) -> Ht
             "outputs": [
                 (p, outputs.get(p.pk), report.by_prompt.get(p.pk, Tally())) for p in page_prompts
             ],
+            "show_outputs": show_outputs,
+            "publication": publication,
             "page": page,
             "siblings": [(s, s.ranks.get(model_id), s.scores.get(model_id)) for s in siblings],
             "show_prompts": _shows_prompts(request, leaderboard),
@@ -534,8 +557,12 @@ def output_file(request: HttpRequest, leaderboard_id: int, output_id: int) -> Ht
 
     Galleries name the model next to each output, so they must not use the opaque
     /media/o/<public id> address the voting page uses: that would let a voter look the id up.
+    While the board's outputs are not public, this answers 404 to all but the owner and staff,
+    the same answer as for an output that does not exist.
     """
     leaderboard = _board(request, leaderboard_id)
+    if not _outputs_shown(request, leaderboard)[0]:
+        raise Http404("no such output")
     try:
         output = output_for_page(leaderboard=leaderboard, output_id=output_id)
     except NotFound:
