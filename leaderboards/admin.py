@@ -23,7 +23,14 @@ class PromptInline(admin.TabularInline):
 class LeaderboardInline(admin.TabularInline):
     model = Leaderboard
     extra = 0
-    fields = ["name", "instruction", "show_prompt", "inverse_ranking", "outputs_public", "is_active"]
+    fields = [
+        "name",
+        "instruction",
+        "show_prompt",
+        "inverse_ranking",
+        "outputs_public",
+        "is_active",
+    ]
     show_change_link = True
 
 

@@ -92,7 +92,9 @@ def _shows_prompts(request: HttpRequest, leaderboard: Leaderboard) -> bool:
     return leaderboard.show_prompt or _is_owner(request, leaderboard)
 
 
-def _outputs_shown(request: HttpRequest, leaderboard: Leaderboard) -> tuple[bool, OutputsPublication]:
+def _outputs_shown(
+    request: HttpRequest, leaderboard: Leaderboard
+) -> tuple[bool, OutputsPublication]:
     """Whether this visitor sees the outputs under model names, and the board's public rule.
 
     Owners and staff always see them; the rule is returned too so their pages can say what

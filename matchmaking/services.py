@@ -494,8 +494,35 @@ def vote_record(*, matchup_id: int, voter: Voter, choice: str, now: datetime | N
     if claim is None:
         return _vote_record_checked(matchup_id=matchup_id, voter=voter, choice=choice, now=now)
     view_ms = _view_ms(claim.issued_at, now)
-    excluded = _vote_excluded(trust=claim.voter_trust, flagged=claim.voter_flagged, view_ms=view_ms)
+    return _vote_store(
+        matchup_id=matchup_id,
+        claim=claim,
+        leaderboard=statements.leaderboard_read(claim.leaderboard_id),
+        voter=voter,
+        choice=choice,
+        now=now,
+        view_ms=view_ms,
+        excluded=_vote_excluded(
+            trust=claim.voter_trust, flagged=claim.voter_flagged, view_ms=view_ms
+        ),
+    )
+
+
+def _vote_store(
+    *,
+    matchup_id: int,
+    claim: statements.Claim,
+    leaderboard: Leaderboard | None,
+    voter: Voter,
+    choice: str,
+    now: datetime,
+    view_ms: int,
+    excluded: str,
+) -> Vote:
+    """Insert the vote on a matchup this transaction closed; the vote as `vote_record`
+    answers it. Both ways of `vote_record` end here."""
     try:
+        # No savepoint: on a clash the whole transaction is rolled back as the error goes up.
         vote_id = statements.vote_insert(
             matchup_id=matchup_id,
             claim=claim,
@@ -509,7 +536,6 @@ def vote_record(*, matchup_id: int, voter: Voter, choice: str, now: datetime | N
         raise Conflict(
             f"matchup {matchup_id} already has your vote", code="already_voted"
         ) from None
-    leaderboard = statements.leaderboard_read(claim.leaderboard_id)
     vote = Vote(
         id=vote_id,
         matchup_id=matchup_id,
@@ -602,28 +628,27 @@ def _vote_record_checked(*, matchup_id: int, voter: Voter, choice: str, now: dat
             trust=matchup.voter.trust, flagged=matchup.voter.is_flagged, view_ms=view_ms
         )
 
-    try:
-        # No savepoint: on a clash the whole transaction is rolled back as the error goes up.
-        vote = Vote.objects.create(
-            matchup=matchup,
-            leaderboard=leaderboard,
-            prompt_id=matchup.prompt_id,
-            left_model=models[matchup.left_id],
-            right_model=models[matchup.right_id],
-            choice=choice,
-            voter=voter,
-            created=now,
-            view_ms=view_ms,
-            excluded=excluded,
-        )
-    except IntegrityError:
-        raise Conflict(
-            f"matchup {matchup_id} already has your vote", code="already_voted"
-        ) from None
     matchup.closed_at = now
     matchup.save(update_fields=["closed_at"])
-    _ratings_refresh_after_commit(leaderboard.pk)
-    return vote
+    claim = statements.Claim(
+        leaderboard_id=leaderboard.pk,
+        prompt_id=matchup.prompt_id,
+        left_model=models[matchup.left_id],
+        right_model=models[matchup.right_id],
+        issued_at=matchup.issued_at,
+        voter_trust=matchup.voter.trust,
+        voter_flagged=matchup.voter.is_flagged,
+    )
+    return _vote_store(
+        matchup_id=matchup_id,
+        claim=claim,
+        leaderboard=leaderboard,
+        voter=voter,
+        choice=choice,
+        now=now,
+        view_ms=view_ms,
+        excluded=excluded,
+    )
 
 
 @transaction.atomic

@@ -8,6 +8,7 @@ from versus import Benchmark, NotFoundError, Prompt, ValidationError
 from versus_testing import PROMPTS, image_bytes
 
 from leaderboards.models import Benchmark as BenchmarkRow
+from leaderboards.models import Leaderboard as LeaderboardRow
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -62,6 +63,14 @@ def test_it_adds_a_leaderboard_that_asks_only_about_tagged_prompts(versus):
     fresh = versus.benchmark.get_benchmark_by_id(bm.id)
     assert [x.name for x in fresh.leaderboards] == ["Landscapes"]
     assert fresh.leaderboards[0].prompts == [PROMPTS[0]]
+
+
+def test_it_adds_a_leaderboard_that_never_shows_outputs_by_model_name(versus):
+    bm = versus.benchmark.create_new_benchmark("Art", PROMPTS)
+    lb = bm.create_leaderboard("Blind", "Which image do you prefer?", outputs_public="never")
+    assert lb.outputs_public == "never"
+    assert bm.refresh().leaderboards[0].outputs_public == "never"
+    assert LeaderboardRow.objects.get(pk=lb.id).outputs_public == "never"
 
 
 def test_it_enters_a_model_on_every_leaderboard_of_the_benchmark(versus, png_paths):

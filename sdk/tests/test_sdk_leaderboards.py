@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from versus import (
     AuthenticationError,
@@ -13,6 +14,7 @@ from versus import (
 )
 from versus_testing import PROMPTS
 
+from evaluation.models import Output as OutputRow
 from leaderboards.models import Leaderboard as LeaderboardRow
 from tests.conftest import token_for
 
@@ -124,6 +126,27 @@ def test_it_turns_a_rejected_setting_into_a_validation_error(versus):
     assert caught.value.status_code == 400
     assert "name" in caught.value.message
     assert "name" in (caught.value.errors or {})
+
+
+def test_it_keeps_outputs_off_the_public_pages_until_voting_closes(versus, png_paths, live_server):
+    lb = create_art(versus, outputs_public="closed")
+    assert lb.outputs_public == "closed"
+    assert versus.leaderboard.get_leaderboard_by_id(lb.id).outputs_public == "closed"
+    lb.evaluate_model(name="Painter", media=png_paths, prompts=PROMPTS)
+    output = OutputRow.objects.filter(model__benchmark_id=lb.benchmark_id).first()
+    media = f"{live_server.url}/leaderboards/{lb.id}/outputs/{output.pk}"
+    assert httpx.get(media).status_code == 404
+    LeaderboardRow.objects.filter(pk=lb.id).update(is_active=False)
+    assert httpx.get(media).status_code == 200
+
+
+def test_it_names_the_allowed_values_of_outputs_public(versus):
+    with pytest.raises(ValidationError) as caught:
+        create_art(versus, outputs_public="sometimes")
+    assert caught.value.status_code == 400
+    assert caught.value.field == "outputs_public"
+    assert "use one of always, closed, never" in caught.value.message
+    assert not LeaderboardRow.objects.exists()
 
 
 def test_it_refuses_unknown_settings_before_sending(versus):

@@ -145,7 +145,9 @@ class Benchmark:
         included_tags, excluded_tags : list of str, optional
             Ask only about prompts with any included tag and none of the excluded ones.
         **options
-            Any of `LeaderboardOptions`.
+            Any of `LeaderboardOptions`, such as ``outputs_public="closed"``: the public
+            pages show the outputs under model names only once the leaderboard stops taking
+            votes ("always" by default, or "never").
 
         Returns
         -------

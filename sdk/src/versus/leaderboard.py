@@ -36,6 +36,13 @@ class LeaderboardOptions(TypedDict, total=False):
     anchor_model : str
         Name of a model whose score is fixed at 1000, the others measured against it (default
         none: the mean model is at 1000). It takes effect once that model has a counted vote.
+    outputs_public : {"always", "closed", "never"}
+        When the leaderboard's public pages (per-prompt gallery, model pages) show each model's
+        outputs under its name: "always" (default), "closed" once the leaderboard stops taking
+        votes, or "never" (win rates only). Voters see the same files blinded, so with
+        "always" a voter can look up which model made what they are shown. You, the owner,
+        always see them. Outputs stay hidden too while another leaderboard of the same
+        benchmark with "closed" or "never" takes votes on them.
     """
 
     description: str
@@ -45,6 +52,7 @@ class LeaderboardOptions(TypedDict, total=False):
     repeat_votes: Literal["each", "majority"]
     min_votes: int
     anchor_model: str
+    outputs_public: Literal["always", "closed", "never"]
 
 
 _OPTION_NAMES = frozenset(LeaderboardOptions.__annotations__)
@@ -279,6 +287,9 @@ class Leaderboard:
     benchmark_id : int
     url, vote_url : str
         The public page and the voting page.
+    outputs_public : {"always", "closed", "never"}
+        When the public pages show each model's outputs under its name (see
+        `LeaderboardOptions`).
     """
 
     id: int
@@ -306,6 +317,7 @@ class Leaderboard:
     repeat_votes: str = "each"
     min_votes: int = 20
     anchor_model: str = ""
+    outputs_public: str = "always"
     created: datetime | None = None
     _transport: Transport | None = field(default=None, repr=False)
 
@@ -490,7 +502,9 @@ class LeaderboardAPI:
             Whether others can see and vote on it.
         **options
             Any of `LeaderboardOptions` (``description``, ``reveal_models``, ``tie_model``,
-            ``both_bad``, ``repeat_votes``, ``min_votes``, ``anchor_model``).
+            ``both_bad``, ``repeat_votes``, ``min_votes``, ``anchor_model``,
+            ``outputs_public``). For example ``outputs_public="closed"`` keeps the outputs
+            off the public pages until the leaderboard stops taking votes.
 
         Returns
         -------
