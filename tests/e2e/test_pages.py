@@ -287,3 +287,48 @@ def test_it_shows_the_standings_api_numbers_on_every_page(
     finally:
         static.close()
     assert _outside(requests, base) == []
+
+
+def test_it_keeps_outputs_of_a_closed_board_off_its_pages_until_voting_stops(
+    live_server: Any, page: Any, owner: Any, tmp_path: Path
+) -> None:
+    leaderboard = board_with_votes(owner, name="Blind arena", votes=120, outputs_public="closed")
+    base = live_server.url
+    requests: list[str] = []
+    page.context.on("request", lambda request: requests.append(request.url))
+    gallery = f"{base}/leaderboards/{leaderboard.pk}/prompts/"
+    model = Model.objects.filter(benchmark=leaderboard.benchmark).order_by("id").first()
+
+    # While it takes votes a visitor reads each model's win rates per prompt and why no
+    # output is shown, and the browser asks for no output file.
+    page.goto(gallery)
+    page.wait_for_selector(".prompt-result")
+    assert (
+        "once this leaderboard stops taking votes" in page.locator("#outputs-notice").inner_text()
+    )
+    assert page.locator(".gallery-item").count() > 0
+    assert page.locator(".gallery-item .output").count() == 0
+    assert (
+        page.locator('[data-field="prompt-win-rate"]').count()
+        == page.locator(".gallery-item").count()
+    )
+    page.screenshot(path=str(tmp_path / "prompts-hidden.png"), full_page=True)
+    page.goto(f"{base}/leaderboards/{leaderboard.pk}/models/{model.pk}/")
+    page.wait_for_selector("#outputs-notice")
+    assert page.locator("#outputs .output").count() == 0
+    page.screenshot(path=str(tmp_path / "model-hidden.png"), full_page=True)
+    assert not [url for url in requests if "/outputs/" in url]
+
+    # Closed for votes: the gallery shows every output, and the images load.
+    type(leaderboard).objects.filter(pk=leaderboard.pk).update(is_active=False)
+    page.goto(gallery)
+    page.wait_for_selector(".gallery-item img")
+    assert page.locator("#outputs-notice").count() == 0
+    page.evaluate(
+        "document.querySelectorAll('.gallery-item img').forEach(i => i.loading = 'eager')"
+    )
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.gallery-item img')]"
+        ".every(img => img.complete && img.naturalWidth > 0)"
+    )
+    page.screenshot(path=str(tmp_path / "prompts-after-close.png"), full_page=True)
