@@ -4,7 +4,8 @@ whatever could tell a voter who made it.
 Every file is judged by its bytes, never by its name or the content type the client sent. Images
 are decoded in full by Pillow (so truncated files and decompression bombs are refused before
 anything is stored) and re-encoded without EXIF, XMP or comments. Video and audio are recognised
-by their signature (`filetype`); audio tags are removed with `mutagen`, which also reads durations.
+by their signature (`filetype`) and never re-encoded: `media_metadata` walks each container and
+removes or blanks its titles, tags and encoder names, and refuses a file it cannot walk.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import hashlib
 import io
 import secrets
 import warnings
-import wave
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 import filetype
-import mutagen
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
 from config.errors import Invalid
+from evaluation.media_metadata import MetadataUnreadable, metadata_strip
 
 #: Pillow format -> (content type, extension). The formats voters' browsers all display.
 IMAGE_FORMATS = {
@@ -423,7 +423,7 @@ def _inspect_av(data: bytes, field: str) -> InspectedMedia:
             code="unsupported_type",
         )
     kind, content_type, extension = AV_FORMATS[mime]
-    stored, duration = _strip_tags(data, extension)
+    stored, duration = _strip_tags(data, extension, field)
     return InspectedMedia(
         kind=kind,
         content_type=content_type,
@@ -442,44 +442,21 @@ def _describe_unknown(data: bytes) -> str:
     return "its content is not a recognised media format"
 
 
-def _strip_tags(data: bytes, extension: str) -> tuple[bytes, float | None]:
-    """Remove metadata tags (title, encoder, comments) and read the duration, when we can."""
-    if extension == "wav":
-        return _rewrite_wav(data)
-    buffer = io.BytesIO(data)
-    try:
-        parsed = mutagen.File(buffer)
-    except mutagen.MutagenError:
-        parsed = None
-    if parsed is None:
-        # A format mutagen does not read (WebM) or a stream without a parsable header: stored
-        # as sent. Its container may still hold an encoder tag.
-        return data, None
-    duration = getattr(parsed.info, "length", None)
-    if parsed.tags is not None:
-        try:
-            buffer.seek(0)
-            parsed.delete(buffer)
-        except (mutagen.MutagenError, OSError, ValueError):
-            return data, duration
-    return buffer.getvalue(), float(duration) if duration else None
+def _strip_tags(data: bytes, extension: str, field: str) -> tuple[bytes, float | None]:
+    """Remove metadata (titles, tags, encoder and track names) and read the duration.
 
-
-def _rewrite_wav(data: bytes) -> tuple[bytes, float | None]:
-    """Copy the samples of a PCM WAV into a fresh file: no LIST/INFO or ID3 chunks survive."""
+    A file whose container cannot be walked is refused: its metadata could not be removed.
+    """
     try:
-        with wave.open(io.BytesIO(data), "rb") as source:
-            params = source.getparams()
-            frames = source.readframes(params.nframes)
-    except (wave.Error, EOFError):
-        # Not PCM (float or compressed WAV): Python cannot rewrite it; keep it as sent.
-        return data, None
-    out = io.BytesIO()
-    with wave.open(out, "wb") as target:
-        target.setparams(params)
-        target.writeframes(frames)
-    duration = params.nframes / params.framerate if params.framerate else None
-    return out.getvalue(), duration
+        stripped = metadata_strip(data, extension=extension)
+    except MetadataUnreadable as exc:
+        raise MediaError(
+            f"{field}: {exc}. Metadata is removed from every stored file, and this one cannot be "
+            "read through to do so",
+            field=field,
+            code="unreadable_structure",
+        ) from None
+    return stripped.data, stripped.duration
 
 
 def text_inspect(text: Any, *, field: str = "texts") -> InspectedMedia:
