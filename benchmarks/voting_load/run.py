@@ -8,7 +8,8 @@ What runs
   production image's 4 gthread workers x 4 threads) serving Versus with
   ``benchmarks.voting_load.settings``: Versus's settings and routes plus ``POST /bench/bare/``,
   a view that does one INSERT. Every path is measured against this one server.
-- One Celery worker (the matchmaker refilling the Redis queue, the debounced rater).
+- One Celery worker with two processes, as compose runs it (the matchmaker refilling the Redis
+  queue, the debounced rater).
 - A leaderboard of ``--models`` models x ``--prompts`` prompts (tiny PNGs).
 
 Paths
@@ -527,7 +528,7 @@ def report(
     threads = f", {args.threads} threads each" if args.threads > 1 else ""
     print(
         f"Voting load: gunicorn {args.workers} {args.worker_class} workers{threads} + PostgreSQL "
-        f"+ Redis + 1 Celery worker, {args.models} models x {args.prompts} prompts; "
+        f"+ Redis + 1 Celery worker (2 processes), {args.models} models x {args.prompts} prompts; "
         f"{args.seconds:g} s measured after {args.warmup:g} s warm-up; think time "
         f"{args.think_ms:g} ms; prepared statements {'off' if args.no_prepared else 'on'}; "
         "clients in one asyncio process on the same "
