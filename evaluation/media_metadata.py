@@ -532,7 +532,7 @@ def _fourcc(code: bytes) -> str:
 
 #: Top-level boxes that playback (progressive or fragmented) uses; others are blanked.
 MP4_TOP_LEVEL = {b"ftyp", b"moov", b"mdat", b"moof", b"mfra", b"styp", b"sidx", b"ssix", b"prft"}
-MP4_TOP_LEVEL |= {b"emsg", b"pdin"}
+MP4_TOP_LEVEL |= {b"pdin"}  # not `emsg`: its event URIs and messages are free text
 #: Boxes walked into, to find the text inside them.
 MP4_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"dinf", b"edts", b"mvex"}
 MP4_CONTAINERS |= {b"moof", b"traf", b"mfra"}
@@ -545,8 +545,9 @@ def mp4_strip(data: bytes) -> StrippedMedia:
     """Blank, in place, every MP4 box that may hold text and is not needed for playback.
 
     `udta`, `meta`, `uuid` (outside fragments, where PIFF keeps sample data in them) and unknown
-    top-level boxes become `free` boxes of zero bytes; `free` boxes are zeroed; handler names,
-    the video compressor name and sample entries' vendor codes become zero bytes. No box moves
+    top-level boxes (`emsg` included) become `free` boxes of zero bytes; `free` boxes are
+    zeroed; handler names, data reference names and locations, the video compressor name and
+    sample entries' vendor codes become zero bytes. No box moves
     or changes size, so chunk offsets stay right.
     """
     walker = _Mp4Walker(data)
@@ -583,6 +584,8 @@ class _Mp4Walker:
                 self.buf[base:box_end] = bytes(box_end - base)
             elif box_type == b"hdlr":
                 self._blank_handler_name(pos, payload, box_end, parent)
+            elif box_type == b"dref":
+                self._blank_data_references(payload, box_end)
             elif box_type == b"stsd":
                 self.sample_tables.append((payload, box_end))
             elif box_type == b"trak":
@@ -641,6 +644,18 @@ class _Mp4Walker:
         self.buf[payload + 12 : payload + 16] = bytes(4)  # QuickTime manufacturer
         self.buf[payload + 24 : end] = bytes(end - payload - 24)
 
+    def _blank_data_references(self, start: int, end: int) -> None:
+        # Each entry is a full box; `url ` and `urn ` carry a name and a location as C strings
+        # (any text). Flag 1 means "the media is in this file", the only kind we store, and
+        # then no string is read: they become zero bytes.
+        pos = start + 8  # version/flags, entry_count
+        while pos < end:
+            box_type, _, payload, entry_end = self._box(pos, end)
+            if box_type in (b"url ", b"urn ") and entry_end - payload >= 4:
+                self.buf[payload : payload + 4] = b"\x00\x00\x00\x01"
+                self.buf[payload + 4 : entry_end] = bytes(entry_end - payload - 4)
+            pos = entry_end
+
     def _blank_sample_entries(self, start: int, end: int) -> None:
         # VisualSampleEntry: 8 bytes of SampleEntry, then pre_defined and reserved fields where
         # QuickTime keeps a vendor code (bytes 12-16), ..., compressorname at 42-74.
@@ -657,6 +672,10 @@ class _Mp4Walker:
 
 # -- MP3, OGG and FLAC ---------------------------------------------------------------------------
 
+#: MUTAGEN_FAILS: on malformed input mutagen raises far more than MutagenError (IndexError,
+#: struct.error, KeyError, ... seen when fuzzing an Opus header), so every call into it treats
+#: any exception as an unreadable file: a 400 for the uploader, never a 500.
+
 #: Taggers stack tags; more passes than this and the file is not one we want.
 MAX_TAG_PASSES = 8
 
@@ -665,7 +684,7 @@ def _read_duration(file_type: type[mutagen.FileType], stored: bytes, failure: st
     """The length mutagen reads from the stripped bytes, which it must still be able to read."""
     try:
         parsed = file_type(io.BytesIO(stored))
-    except mutagen.MutagenError as exc:
+    except Exception as exc:  # MUTAGEN_FAILS
         raise MetadataUnreadable(f"{failure} ({exc})") from None
     length = getattr(parsed.info, "length", None)
     return float(length) if length else None
@@ -679,7 +698,7 @@ def _tags_removed(data: bytes, *, leading_id3: bool) -> bytes:
         try:
             mutagen.id3.delete(buffer, delete_v1=True, delete_v2=leading_id3)
             mutagen.apev2.delete(buffer)
-        except (mutagen.MutagenError, OSError, ValueError) as exc:
+        except Exception as exc:  # MUTAGEN_FAILS
             raise MetadataUnreadable(f"its tags cannot be removed ({exc})") from None
         if buffer.getvalue() == before:
             return before
@@ -758,7 +777,7 @@ def ogg_strip(data: bytes) -> StrippedMedia:
     buffer = io.BytesIO(data[: ogg_pages_end(data)])
     try:
         parsed = mutagen.File(buffer, options=OGG_TYPES)
-    except mutagen.MutagenError as exc:
+    except Exception as exc:  # MUTAGEN_FAILS
         raise MetadataUnreadable(f"the OGG file's headers cannot be read ({exc})") from None
     if parsed is None or parsed.tags is None:
         raise MetadataUnreadable("the OGG file's headers cannot be read")
@@ -771,7 +790,7 @@ def ogg_strip(data: bytes) -> StrippedMedia:
     try:
         buffer.seek(0)
         parsed.save(buffer, padding=lambda info: 0)
-    except (mutagen.MutagenError, OSError, ValueError) as exc:
+    except Exception as exc:  # MUTAGEN_FAILS
         raise MetadataUnreadable(f"the OGG file's comments cannot be removed ({exc})") from None
     length = getattr(parsed.info, "length", None)
     return StrippedMedia(data=buffer.getvalue(), duration=float(length) if length else None)

@@ -349,7 +349,9 @@ def mp4_with_secrets(*, mdat_offset: int = 0) -> bytes:
         full_box(b"stsz", struct.pack(">III", 0, 1, len(SAMPLE))),
         full_box(b"stco", struct.pack(">II", 1, mdat_offset)),
     )
-    dinf = box(b"dinf", full_box(b"dref", struct.pack(">I", 1), full_box(b"url ", flags=1)))
+    references = full_box(b"url ", b"https://models.example/" + SECRET + b"\x00")
+    references += full_box(b"urn ", SECRET + b"\x00", b"\x00")
+    dinf = box(b"dinf", full_box(b"dref", struct.pack(">I", 2), references))
     minf = box(b"minf", full_box(b"vmhd", bytes(8), flags=1), dinf, stbl)
     mdia = box(
         b"mdia",
@@ -366,7 +368,8 @@ def mp4_with_secrets(*, mdat_offset: int = 0) -> bytes:
     moov = box(b"moov", mvhd, trak, itunes, quicktime_meta)
     ftyp = box(b"ftyp", b"isom", struct.pack(">I", 0x200), b"isomiso2avc1mp41")
     xmp = box(b"uuid", bytes.fromhex("be7acfcb97a942e89c71999491e3afac"), b"<xmp>" + SECRET)
-    head = ftyp + moov + xmp + box(b"free", SECRET) + box(b"Xtra", SECRET)
+    event = full_box(b"emsg", b"urn:made-by:" + SECRET + b"\x00", b"v\x00", bytes(16), SECRET)
+    head = ftyp + moov + xmp + box(b"free", SECRET) + box(b"Xtra", SECRET) + event
     return head + box(b"mdat", SAMPLE)
 
 
@@ -377,7 +380,7 @@ def mp4_sample_offset(data: bytes) -> int:
 def test_it_blanks_every_text_box_of_an_mp4_in_place():
     draft = mp4_with_secrets()
     data = mp4_with_secrets(mdat_offset=mp4_sample_offset(draft))
-    assert data.count(SECRET) == 8
+    assert data.count(SECRET) == 12
     assert mutagen.mp4.MP4(io.BytesIO(data)).tags["\xa9too"] == [SECRET.decode()]
     inspected = inspect(data, "clip.mp4")
     assert SECRET not in inspected.data
@@ -404,8 +407,8 @@ def test_it_keeps_the_mp4_boxes_playback_reads_and_their_order():
             pos += size
         return kinds
 
-    assert top_level(data) == [b"ftyp", b"moov", b"uuid", b"free", b"Xtra", b"mdat"]
-    assert top_level(stored) == [b"ftyp", b"moov", b"free", b"free", b"free", b"mdat"]
+    assert top_level(data) == [b"ftyp", b"moov", b"uuid", b"free", b"Xtra", b"emsg", b"mdat"]
+    assert top_level(stored) == [b"ftyp", b"moov", b"free", b"free", b"free", b"free", b"mdat"]
     for kind in (b"mvhd", b"tkhd", b"mdhd", b"stts", b"stsc", b"stsz", b"stco", b"mdat"):
         start = data.index(kind) - 4
         size = struct.unpack(">I", data[start : start + 4])[0]
@@ -718,3 +721,15 @@ def test_it_refuses_a_model_whose_second_file_cannot_be_walked_and_stores_nothin
     assert "the WebM structure cannot be read" in body["detail"]
     assert Model.objects.count() == 0
     assert stored_files() == []
+
+
+@pytest.mark.parametrize("error", [IndexError, struct.error, KeyError])
+def test_it_refuses_an_ogg_file_mutagen_trips_over(
+    monkeypatch: pytest.MonkeyPatch, error: type[Exception]
+) -> None:
+    # Fuzzed Opus headers made mutagen raise IndexError, not MutagenError: still a 400.
+    def trip(*args: object, **kwargs: object) -> None:
+        raise error("bad header")
+
+    monkeypatch.setattr(mutagen, "File", trip)
+    refused(opus_stream(), "voice.ogg", "cannot be read")
