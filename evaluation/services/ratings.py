@@ -108,8 +108,25 @@ def _deltas(votes: Any) -> Delta:
     return deltas
 
 
+def _late_exclusions(leaderboard_id: int) -> None:
+    """Exclude new votes whose voter was flagged or fell below the trust threshold while they
+    voted.
+
+    The vote path reads the voter's flag and trust without locking the voter row, and
+    flagging relabels only the votes already stored; a vote committed alongside would stay
+    counted. Checked here, before votes are counted, it cannot be. (Rare: the same voter voting
+    while an operator flags them, or while their own gold answer lowers their trust.)
+    """
+    from matchmaking.services import trust_threshold
+
+    new = Vote.objects.filter(leaderboard_id=leaderboard_id, counted=False, excluded="")
+    new.filter(voter__is_flagged=True).update(excluded=Vote.Excluded.FLAGGED)
+    new.filter(voter__trust__lt=trust_threshold()).update(excluded=Vote.Excluded.LOW_TRUST)
+
+
 def _pair_counts_sync(leaderboard_id: int) -> int:
     """Bring the counters in line with the votes; the caller holds the leaderboard's lock."""
+    _late_exclusions(leaderboard_id)
     batch, added = _claim(leaderboard_id, Q(counted=False, excluded=""), counted=True)
     if added:
         _counters_add(

@@ -246,3 +246,20 @@ def test_the_vote_admin_does_not_count_a_flagged_voters_vote_again(
     )
     assert "1 vote(s) of flagged voters stay excluded" in response.content.decode()
     assert reasons([flagged, excluded]) == [Vote.Excluded.FLAGGED, Vote.Excluded.COUNTED]
+
+
+@pytest.mark.parametrize(
+    ("voter_change", "reason"),
+    [({"is_flagged": True}, Vote.Excluded.FLAGGED), ({"trust": 0.1}, Vote.Excluded.LOW_TRUST)],
+)
+def test_the_rater_excludes_a_vote_that_raced_with_its_voters_flag_or_trust(
+    board: Any, voter_change: dict[str, Any], reason: str
+) -> None:
+    voter = voter_create()
+    votes = cast(board, voter, 2)
+    # As if the flag (or the lower trust) committed just after the votes read the voter row,
+    # and after the relabelling had looked at the voter's votes.
+    Voter.objects.filter(pk=voter.pk).update(**voter_change)
+    assert reasons(votes) == ["", ""]
+    assert ratings_recompute(leaderboard_id=board.pk).vote_count == 0
+    assert reasons(votes) == [reason, reason]
