@@ -61,6 +61,16 @@ TAGS_PARAMETER = OpenApiParameter(
 )
 
 
+def live_param(request: Request) -> bool:
+    """`?live=`: true (the default) or false."""
+    value = request.query_params.get("live", "true").strip().lower()
+    if value in {"true", "1", "yes"}:
+        return True
+    if value in {"false", "0", "no"}:
+        return False
+    raise Invalid(f"live: {value!r} is not allowed; use true or false", field="live")
+
+
 def tags_param(request: Request) -> list[str] | None:
     """`?tags=a,b` or `?tags=a&tags=b` as a list without blanks or repeats; None when absent."""
     values = request.query_params.getlist("tags")
@@ -218,6 +228,12 @@ class LeaderboardStandings(_ErrorsAsJSON, APIView):
             OpenApiParameter(
                 "format", OpenApiTypes.STR, enum=["json", "csv"], description="Default json."
             ),
+            OpenApiParameter(
+                "live",
+                OpenApiTypes.BOOL,
+                description="Default true. false leaves `live_score` null and skips reading "
+                "the votes since the fit (for a client that only watches for new snapshots).",
+            ),
         ],
         responses={
             (200, "application/json"): StandingsOut,
@@ -226,7 +242,9 @@ class LeaderboardStandings(_ErrorsAsJSON, APIView):
     )
     def get(self, request: Request, leaderboard_id: int) -> Response:
         leaderboard = leaderboard_get(leaderboard_id=leaderboard_id, user=request.user)
-        view = standings_get(leaderboard=leaderboard, tags=tags_param(request), live=True)
+        view = standings_get(
+            leaderboard=leaderboard, tags=tags_param(request), live=live_param(request)
+        )
         response = Response(StandingsOut(view).data)
         if getattr(request.accepted_renderer, "format", "") == "csv":
             response["Content-Disposition"] = (

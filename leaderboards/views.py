@@ -382,7 +382,9 @@ def leaderboard_detail(request: HttpRequest, leaderboard_id: int) -> HttpRespons
             "page_data": {
                 **numbers.as_json(),
                 "data_url": reverse("page-leaderboard-data", args=[leaderboard.pk]),
-                "standings_url": reverse("leaderboard-standings", args=[leaderboard.pk]),
+                # Polled only to notice a new snapshot: no live estimate needed.
+                "standings_url": reverse("leaderboard-standings", args=[leaderboard.pk])
+                + "?live=false",
                 "model_url": reverse("page-model", args=[leaderboard.pk, 0]),
                 "refresh_seconds": LIVE_REFRESH_SECONDS,
             },

@@ -150,3 +150,17 @@ def test_live_scores_move_with_votes_newer_than_the_snapshot(anon_api, public_bo
     # The CSV stays the published numbers.
     text = anon_api.get(standings_url(public_board, "?format=csv")).content.decode()
     assert "live_score" not in text.splitlines()[0]
+
+
+def test_live_false_skips_the_live_estimate(anon_api, public_board):
+    m0, m1, _ = public_board.benchmark.models.order_by("id")
+    add_votes(public_board, [(m1, m0, "left")] * 5)
+    body = anon_api.get(standings_url(public_board, "?live=false")).json()
+    assert body["live_votes"] == 0
+    assert all(row["live_score"] is None for row in body["rows"])
+
+
+def test_it_names_the_live_parameter_when_its_value_is_wrong(anon_api, public_board):
+    response = anon_api.get(standings_url(public_board, "?live=maybe"))
+    assert response.status_code == 400
+    assert response.json()["field"] == "live"
