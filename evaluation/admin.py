@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from evaluation.models import Model, Output, OutputReport, PairCount, Rating, RatingSnapshot, Vote
+from evaluation.tasks import ratings_refresh_soon
 
 
 class OutputInline(admin.TabularInline):
@@ -100,30 +101,36 @@ class VoteAdmin(admin.ModelAdmin):
         # Votes are never deleted, only excluded (and so kept for audit).
         return False
 
-    @admin.action(description="Exclude the selected votes from the published fit")
-    def exclude_votes(self, request: HttpRequest, queryset: QuerySet[Vote]) -> None:
-        queryset.update(excluded=Vote.Excluded.OPERATOR)
+    def _refresh(self, request: HttpRequest, done: str, leaderboard_ids: set[int]) -> None:
+        """Queue a ratings refresh of each board touched: the rater takes excluded votes out
+        of its counters and counts included ones again by itself."""
+        for leaderboard_id in sorted(leaderboard_ids):
+            ratings_refresh_soon(leaderboard_id)
         self.message_user(
             request,
-            "Excluded. Rebuild the ratings to apply: manage.py rebuild_ratings --leaderboard <id>",
+            f"{done} The standings of {len(leaderboard_ids)} leaderboard(s) follow within seconds.",
         )
+
+    @admin.action(description="Exclude the selected votes from the published fit")
+    def exclude_votes(self, request: HttpRequest, queryset: QuerySet[Vote]) -> None:
+        boards = set(queryset.values_list("leaderboard_id", flat=True).distinct())
+        changed = queryset.update(excluded=Vote.Excluded.OPERATOR)
+        self._refresh(request, f"Excluded {changed} vote(s).", boards)
 
     @admin.action(description="Count the selected votes again")
     def include_votes(self, request: HttpRequest, queryset: QuerySet[Vote]) -> None:
         # A flagged voter's votes follow the flag (matchmaking's voter_flag): counting one here
         # would undo it for that vote only, and unflagging the voter is the way back.
         flagged = queryset.filter(voter__is_flagged=True).count()
-        queryset.exclude(voter__is_flagged=True).update(excluded=Vote.Excluded.COUNTED)
+        included = queryset.exclude(voter__is_flagged=True)
+        boards = set(included.values_list("leaderboard_id", flat=True).distinct())
+        changed = included.update(excluded=Vote.Excluded.COUNTED)
         skipped = (
             f" {flagged} vote(s) of flagged voters stay excluded: unflag the voter instead."
             if flagged
             else ""
         )
-        self.message_user(
-            request,
-            "Included. Rebuild the ratings to apply: manage.py rebuild_ratings --leaderboard <id>."
-            + skipped,
-        )
+        self._refresh(request, f"Counted {changed} vote(s) again.{skipped}", boards)
 
 
 @admin.register(PairCount)

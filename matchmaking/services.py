@@ -413,6 +413,8 @@ def _gold_issue(
         )
         matchup = _matchup_create(leaderboard, voter, candidate, now=now, gold=gold)
         if matchup is not None:
+            # What the voter is shown, already read with the gold: no query per side.
+            matchup.left, matchup.right, matchup.prompt = left, right, gold.prompt
             return matchup
     return None
 

@@ -263,3 +263,20 @@ def test_the_rater_excludes_a_vote_that_raced_with_its_voters_flag_or_trust(
     assert reasons(votes) == ["", ""]
     assert ratings_recompute(leaderboard_id=board.pk).vote_count == 0
     assert reasons(votes) == [reason, reason]
+
+
+def test_the_vote_admin_exclusion_reaches_the_standings_by_itself(
+    board: Any, operator_client: Client
+) -> None:
+    voter = voter_create()
+    votes = cast(board, voter, 3)
+    assert ratings_recompute(leaderboard_id=board.pk).vote_count == 3
+    response = operator_client.post(
+        "/admin/evaluation/vote/",
+        {"action": "exclude_votes", "_selected_action": [votes[0].pk]},
+        follow=True,
+    )
+    assert "Excluded 1 vote(s)" in response.content.decode()
+    # The refresh it queued ran (eager Celery) and published the standings without that vote.
+    latest = RatingSnapshot.objects.filter(leaderboard=board).latest("created")
+    assert latest.vote_count == 2
