@@ -18,7 +18,7 @@ from evaluation.selectors import pair_counts_get
 from leaderboards.models import Leaderboard
 from leaderboards.selectors import leaderboard_prompts
 from matchmaking import statements
-from matchmaking.models import Matchup, Voter
+from matchmaking.models import Voter
 
 
 @dataclass
@@ -151,21 +151,9 @@ def voter_history(
     all); with `pairs` only their open matchups and those of the given (prompt, low, high)
     pairs, so serving from the queue reads a few rows however long the voter's history is.
     """
-    if pairs is not None:
-        seen, open_id = statements.voter_pairs_seen(
-            voter_id=voter.pk, leaderboard_id=leaderboard.pk, now=now, pairs=pairs
-        )
-        return VoterHistory(seen=seen, open_id=open_id, complete=False)
-    rows = Matchup.objects.filter(voter_id=voter.pk, leaderboard_id=leaderboard.pk)
-    seen: set[tuple[int, int, int]] = set()
-    open_id: int | None = None
-    newest = None
-    for pk, prompt_id, low, high, closed_at, expires_at, issued_at in rows.values_list(
-        "id", "prompt_id", "model_low", "model_high", "closed_at", "expires_at", "issued_at"
-    ):
-        seen.add((prompt_id, low, high))
-        if closed_at is None and expires_at > now and (newest is None or issued_at > newest):
-            open_id, newest = pk, issued_at
+    seen, open_id = statements.voter_pairs_seen(
+        voter_id=voter.pk, leaderboard_id=leaderboard.pk, now=now, pairs=pairs
+    )
     return VoterHistory(seen=seen, open_id=open_id, complete=pairs is None)
 
 

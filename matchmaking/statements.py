@@ -196,23 +196,30 @@ def voter_pairs_seen(
     voter_id: int,
     leaderboard_id: int,
     now: datetime,
-    pairs: Iterable[tuple[int, int, int]],
+    pairs: Iterable[tuple[int, int, int]] | None,
 ) -> tuple[set[tuple[int, int, int]], int | None]:
-    """Which of `pairs` (prompt, low model, high model) the voter was shown on this board, and
-    their newest open matchup there, in one statement that reads a few rows."""
-    pairs = list(pairs)
-    wanted = " OR ".join(["(prompt_id = %s AND model_low = %s AND model_high = %s)"] * len(pairs))
+    """Which pairs (prompt, low model, high model) the voter was shown on this board, and
+    their newest open matchup there, in one statement.
+
+    With `pairs`, only those are looked up (a few rows, however long the voter's history);
+    with None, every matchup of theirs on the board is read.
+    """
+    condition, params = "", [_when(now), voter_id, leaderboard_id]
+    if pairs is not None:
+        pairs = list(pairs)
+        wanted = ["(prompt_id = %s AND model_low = %s AND model_high = %s)"] * len(pairs)
+        condition = " OR ".join(["(closed_at IS NULL AND expires_at > %s)", *wanted])
+        condition = f"AND ({condition})"
+        params.append(_when(now))
+        for pair in pairs:
+            params.extend(pair)
     sql = f"""
         SELECT id, prompt_id, model_low, model_high,
           CASE WHEN closed_at IS NULL AND expires_at > %s THEN 1 ELSE 0 END AS is_open
         FROM {MATCHUP}
-        WHERE voter_id = %s AND leaderboard_id = %s
-          AND ((closed_at IS NULL AND expires_at > %s){" OR " + wanted if pairs else ""})
+        WHERE voter_id = %s AND leaderboard_id = %s {condition}
         ORDER BY issued_at DESC, id DESC
     """
-    params: list[Any] = [_when(now), voter_id, leaderboard_id, _when(now)]
-    for pair in pairs:
-        params.extend(pair)
     seen: set[tuple[int, int, int]] = set()
     open_id: int | None = None
     with connection.cursor() as cursor:
