@@ -323,32 +323,7 @@ def _matchup_create(
     gold: GoldMatchup | None = None,
 ) -> Matchup | None:
     """Write the matchup; None when the voter was already shown this pair on this prompt."""
-    expires_at = now + matchup_ttl()
-    fields = {
-        "leaderboard_id": leaderboard.pk,
-        "prompt_id": candidate.prompt_id,
-        "left_output_id": candidate.left_output_id,
-        "right_output_id": candidate.right_output_id,
-        "model_low": candidate.model_low,
-        "model_high": candidate.model_high,
-        "voter_id": voter.pk,
-        "gold_id": gold.pk if gold is not None else None,
-        "issued_at": now,
-        "expires_at": expires_at,
-    }
-    try:
-        # A pair shown before is skipped by the insert itself (ON CONFLICT DO NOTHING), so
-        # this raises only for a voter row that is gone (an operator deleted it), and only in
-        # autocommit: inside a caller's transaction the foreign key is checked at its commit.
-        matchup_id = statements.matchup_insert(**fields)
-    except IntegrityError:
-        if not Voter.objects.filter(pk=voter.pk).exists():
-            raise VoterUnknown(f"voter {voter.pk} does not exist", code="voter_unknown") from None
-        raise
-    if matchup_id is None:
-        return None  # shown before: a concurrent request of this voter took the pair
     matchup = Matchup(
-        id=matchup_id,
         leaderboard=leaderboard,
         prompt_id=candidate.prompt_id,
         left_id=candidate.left_output_id,
@@ -358,10 +333,19 @@ def _matchup_create(
         voter=voter,
         gold=gold,
         issued_at=now,
-        expires_at=expires_at,
+        expires_at=now + matchup_ttl(),
     )
-    matchup._state.adding, matchup._state.db = False, DEFAULT_DB_ALIAS
-    return matchup
+    try:
+        # A pair shown before is skipped by the insert itself (ON CONFLICT DO NOTHING), so
+        # this raises only for a voter row that is gone (an operator deleted it), and only in
+        # autocommit: inside a caller's transaction the foreign key is checked at its commit.
+        written = statements.matchup_insert(matchup)
+    except IntegrityError:
+        if not Voter.objects.filter(pk=voter.pk).exists():
+            raise VoterUnknown(f"voter {voter.pk} does not exist", code="voter_unknown") from None
+        raise
+    # Not written: shown before (a concurrent request of this voter took the pair).
+    return matchup if written else None
 
 
 NEWCOMER_GOLD_SHARE = 0.25
@@ -523,23 +507,7 @@ def _vote_store(
 ) -> Vote:
     """Insert the vote on a matchup this transaction closed; the vote as `vote_record`
     answers it. Both ways of `vote_record` end here."""
-    try:
-        # No savepoint: on a clash the whole transaction is rolled back as the error goes up.
-        vote_id = statements.vote_insert(
-            matchup_id=matchup_id,
-            claim=claim,
-            choice=choice,
-            voter_id=voter.pk,
-            now=now,
-            view_ms=view_ms,
-            excluded=excluded,
-        )
-    except IntegrityError:
-        raise Conflict(
-            f"matchup {matchup_id} already has your vote", code="already_voted"
-        ) from None
     vote = Vote(
-        id=vote_id,
         matchup_id=matchup_id,
         leaderboard=leaderboard,
         prompt_id=claim.prompt_id,
@@ -551,7 +519,13 @@ def _vote_store(
         view_ms=view_ms,
         excluded=excluded,
     )
-    vote._state.adding, vote._state.db = False, DEFAULT_DB_ALIAS
+    try:
+        # No savepoint: on a clash the whole transaction is rolled back as the error goes up.
+        statements.vote_insert(vote)
+    except IntegrityError:
+        raise Conflict(
+            f"matchup {matchup_id} already has your vote", code="already_voted"
+        ) from None
     _ratings_refresh_after_commit(claim.leaderboard_id)
     return vote
 

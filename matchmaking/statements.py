@@ -70,10 +70,62 @@ def _when(value: datetime) -> Any:
     return connection.ops.adapt_datetimefield_value(value)
 
 
+def _insert(instance: m.Model, names: tuple[str, ...], *, skip_conflict: bool = False) -> bool:
+    """INSERT `instance`'s fields `names`, their values prepared as the ORM prepares them, and
+    mark it saved with its new id. With `skip_conflict`, a row a unique constraint refuses is
+    skipped (ON CONFLICT DO NOTHING) and False returned."""
+    fields = [instance._meta.get_field(name) for name in names]
+    columns = ", ".join(field.column for field in fields)
+    values = [
+        field.get_db_prep_save(getattr(instance, field.attname), connection) for field in fields
+    ]
+    placeholders = ", ".join(["%s"] * len(fields))
+    conflict = " ON CONFLICT DO NOTHING" if skip_conflict else ""
+    sql = (
+        f"INSERT INTO {instance._meta.db_table} ({columns}) VALUES ({placeholders}){conflict} "
+        "RETURNING id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    instance.pk = int(row[0])
+    instance._state.adding, instance._state.db = False, connection.alias
+    return True
+
+
 def _columns(alias: str, model: type[m.Model]) -> tuple[list[str], str]:
     names = [f.name for f in model._meta.concrete_fields]
     return names, ", ".join(f"{alias}.{model._meta.get_field(n).column}" for n in names)
 
+
+_VOTE_COLUMNS = (
+    "matchup",
+    "leaderboard",
+    "prompt",
+    "left_model",
+    "right_model",
+    "choice",
+    "voter",
+    "created",
+    "view_ms",
+    "excluded",
+    "is_imported",
+    "counted",
+)
+_MATCHUP_COLUMNS = (
+    "leaderboard",
+    "prompt",
+    "left",
+    "right",
+    "model_low",
+    "model_high",
+    "voter",
+    "gold",
+    "issued_at",
+    "expires_at",
+)
 
 # --- Voting ---------------------------------------------------------------------------------
 
@@ -133,41 +185,10 @@ def matchup_claim(*, matchup_id: int, voter_id: int, now: datetime) -> Claim | N
     )
 
 
-def vote_insert(
-    *,
-    matchup_id: int,
-    claim: Claim,
-    choice: str,
-    voter_id: int,
-    now: datetime,
-    view_ms: int,
-    excluded: str,
-) -> int:
-    """Store the vote on a claimed matchup; its id. The one-to-one column refuses a second."""
-    sql = f"""
-        INSERT INTO {VOTE} (matchup_id, leaderboard_id, prompt_id, left_model_id, right_model_id,
-          choice, voter_id, created, view_ms, excluded, is_imported, counted)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-        RETURNING id
-    """
-    params = [
-        matchup_id,
-        claim.leaderboard_id,
-        claim.prompt_id,
-        claim.left_model.pk,
-        claim.right_model.pk,
-        choice,
-        voter_id,
-        _when(now),
-        view_ms,
-        excluded,
-        False,
-        False,
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        (vote_id,) = cursor.fetchone()
-    return int(vote_id)
+def vote_insert(vote: Vote) -> None:
+    """Store the vote on a claimed matchup and give it its id. The one-to-one column refuses a
+    second vote on one matchup (IntegrityError)."""
+    _insert(vote, _VOTE_COLUMNS)
 
 
 def leaderboard_read(leaderboard_id: int) -> Leaderboard | None:
@@ -261,41 +282,8 @@ def outputs_shown(*, output_ids: Iterable[int], benchmark_id: int) -> dict[int, 
     return shown
 
 
-def matchup_insert(
-    *,
-    leaderboard_id: int,
-    prompt_id: int,
-    left_output_id: int,
-    right_output_id: int,
-    model_low: int,
-    model_high: int,
-    voter_id: int,
-    gold_id: int | None,
-    issued_at: datetime,
-    expires_at: datetime,
-) -> int | None:
-    """Write a matchup; its id, or None when the voter was already shown this pair on this
-    prompt (the unique constraint, not an error). A missing voter raises IntegrityError."""
-    sql = f"""
-        INSERT INTO {MATCHUP} (leaderboard_id, prompt_id, left_id, right_id, model_low,
-          model_high, voter_id, gold_id, issued_at, expires_at)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-        ON CONFLICT DO NOTHING
-        RETURNING id
-    """
-    params = [
-        leaderboard_id,
-        prompt_id,
-        left_output_id,
-        right_output_id,
-        model_low,
-        model_high,
-        voter_id,
-        gold_id,
-        _when(issued_at),
-        _when(expires_at),
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return None if row is None else int(row[0])
+def matchup_insert(matchup: Matchup) -> bool:
+    """Write a matchup and give it its id; False, writing nothing, when the voter was already
+    shown this pair on this prompt (the unique constraint, not an error). A missing voter
+    raises IntegrityError."""
+    return _insert(matchup, _MATCHUP_COLUMNS, skip_conflict=True)
