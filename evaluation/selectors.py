@@ -33,6 +33,7 @@ from evaluation.rating import (
     collapse_majority,
     compute_standings,
     online_elo,
+    rated_models,
 )
 from leaderboards.models import Leaderboard
 from leaderboards.selectors import leaderboard_prompts
@@ -188,11 +189,8 @@ def anchor_index(
     k = next((k for k, m in enumerate(models) if m.name == leaderboard.anchor_model), None)
     if k is None:
         return None
-    tallies = counts.tallies()
-    counted = tallies.wins[k] + tallies.losses[k] + tallies.ties[k]
-    if leaderboard.both_bad == Leaderboard.BothBad.TIE:
-        counted += tallies.both_bad[k]
-    return k if counted > 0 else None
+    rated = rated_models(counts, both_bad=leaderboard.both_bad)  # type: ignore[arg-type]
+    return k if rated[k] else None
 
 
 def standings_fit(

@@ -24,6 +24,7 @@ from evaluation.rating.bradley_terry import (
     CovarianceKind,
     TieModel,
     fit_bradley_terry,
+    rated_models,
 )
 from evaluation.rating.counts import (
     BOTH_BAD,
@@ -74,5 +75,6 @@ __all__ = [
     "fit_bradley_terry",
     "online_elo",
     "overlap_rank",
+    "rated_models",
     "theta_to_score",
 ]

@@ -153,13 +153,28 @@ class Outcomes:
         return self.wins_i + self.wins_j + self.ties
 
 
+def _fitted_ties(counts: PairCounts, both_bad: BothBadPolicy) -> NDArray[np.float64]:
+    """Ties per pair as the fit reads them: both-bad votes count as ties unless dropped."""
+    return counts.ties + counts.both_bad if both_bad == "tie" else counts.ties
+
+
+def rated_models(counts: PairCounts, *, both_bad: BothBadPolicy) -> NDArray[np.bool_]:
+    """Which models a fit of ``counts`` rates: those with a vote it counts (a win, a loss or a
+    tie; a both-bad vote only when it counts as a tie)."""
+    keep = counts.wins_i + counts.wins_j + _fitted_ties(counts, both_bad) > 0
+    rated = np.zeros(counts.n_models, dtype=bool)
+    rated[counts.i[keep]] = True
+    rated[counts.j[keep]] = True
+    return rated
+
+
 def prepare(
     counts: PairCounts, *, both_bad: BothBadPolicy, inverse: bool
 ) -> tuple[Design, Outcomes]:
     """Counted votes of ``counts`` as a :class:`Design` and its :class:`Outcomes`."""
     if inverse:
         counts = counts.inverted()
-    ties = counts.ties + counts.both_bad if both_bad == "tie" else counts.ties
+    ties = _fitted_ties(counts, both_bad)
     counted = counts.wins_i + counts.wins_j + ties
     keep = counted > 0
     fitted = PairCounts(
