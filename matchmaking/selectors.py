@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -136,6 +137,8 @@ class VoterHistory:
     """Their newest matchup here that is neither closed nor expired."""
     complete: bool
     """Whether `seen` holds every pair they were shown here (no `pairs` were given)."""
+    outputs: dict[int, Output] = field(default_factory=dict)
+    """The outputs asked about that a voter may be shown (`statements.outputs_shown`), by id."""
 
 
 def voter_history(
@@ -144,17 +147,29 @@ def voter_history(
     leaderboard: Leaderboard,
     now: datetime,
     pairs: list[tuple[int, int, int]] | None = None,
+    outputs_of: Iterable[int] = (),
 ) -> VoterHistory:
-    """What `voter` was shown on this board, in one query.
+    """What `voter` was shown on this board, in one query; with `outputs_of`, also those
+    outputs as a voter is shown them, in the same round trip.
 
     Without `pairs` every matchup issued to them here is read (the direct choice needs them
     all); with `pairs` only their open matchups and those of the given (prompt, low, high)
     pairs, so serving from the queue reads a few rows however long the voter's history is.
     """
-    seen, open_id = statements.voter_pairs_seen(
-        voter_id=voter.pk, leaderboard_id=leaderboard.pk, now=now, pairs=pairs
+    reads: list[statements.Read[Any]] = [
+        statements.voter_pairs_seen(
+            voter_id=voter.pk, leaderboard_id=leaderboard.pk, now=now, pairs=pairs
+        )
+    ]
+    outputs_of = list(outputs_of)
+    if outputs_of:
+        reads.append(
+            statements.outputs_shown(output_ids=outputs_of, benchmark_id=leaderboard.benchmark_id)
+        )
+    (seen, open_id), *rest = statements.read_together(*reads)
+    return VoterHistory(
+        seen=seen, open_id=open_id, complete=pairs is None, outputs=rest[0] if rest else {}
     )
-    return VoterHistory(seen=seen, open_id=open_id, complete=pairs is None)
 
 
 def voting_leaderboard_get(*, leaderboard_id: int, user: Any) -> Leaderboard:

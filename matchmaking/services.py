@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, transaction
 from django.db.models import Exists
 from django.utils import timezone
 
@@ -135,13 +135,14 @@ def matchup_issue(
     refill is requested. Never raises for a missing queue or broker; raises `VoterUnknown`
     when the voter row is gone.
 
-    Serving from the queue costs one Redis round trip and three queries: the voter's open
-    matchups and the popped pairs they have seen, the popped outputs, the new matchup.
+    Serving from the queue costs one Redis round trip and two to the database: one for the
+    voter's open matchups, the popped pairs they have seen and the popped outputs, one for
+    the new matchup.
     """
     now = now or timezone.now()
     rng = rng or random.Random()
-    # Popped before anything else so that one query can tell whether the voter has an open
-    # matchup and whether they have seen the popped pairs.
+    # Popped before anything else so that one round trip can tell whether the voter has an
+    # open matchup, whether they have seen the popped pairs, and what the pairs would show.
     popped = queue.queue_pop(leaderboard.pk, count=1)
     head = popped[0] if popped is not None else []
     history = voter_history(
@@ -149,6 +150,7 @@ def matchup_issue(
         leaderboard=leaderboard,
         now=now,
         pairs=None if popped is None else [c.pair for c in head],
+        outputs_of=_output_ids(head),
     )
     seen = history.seen
     if history.open_id is not None:
@@ -161,11 +163,14 @@ def matchup_issue(
         return Issued(gold)
     board: BoardState | None = None
     shown: dict[int, Output] = {}
+    first: tuple[tuple[list[Candidate], int], dict[int, Output]] | None = None
+    if popped is not None:
+        first = popped, history.outputs
     for _ in range(3):
         candidate = _from_queue(
-            leaderboard, voter=voter, now=now, seen=seen, shown=shown, popped=popped
+            leaderboard, voter=voter, now=now, seen=seen, shown=shown, first=first
         )
-        popped = None
+        first = None
         if candidate is None:
             if board is None:
                 if not history.complete:
@@ -198,6 +203,10 @@ def _matchup_shown(matchup_id: int) -> Matchup:
     return Matchup.objects.select_related("prompt", "left", "right").get(pk=matchup_id)
 
 
+def _output_ids(candidates: list[Candidate]) -> set[int]:
+    return {c.left_output_id for c in candidates} | {c.right_output_id for c in candidates}
+
+
 def _from_queue(
     leaderboard: Leaderboard,
     *,
@@ -205,32 +214,40 @@ def _from_queue(
     now: datetime,
     seen: set[tuple[int, int, int]],
     shown: dict[int, Output],
-    popped: tuple[list[Candidate], int] | None = None,
+    first: tuple[tuple[list[Candidate], int], dict[int, Output]] | None = None,
 ) -> Candidate | None:
     """The first queued candidate this voter has not seen; the others popped go back.
 
-    `popped` is a first pop whose pairs are already in `seen`; later, wider pops look up
-    whether the voter saw their pairs. The outputs read on the way are added to `shown`, so
-    the matchup needs no second read.
+    `first` is a pop already made, whose pairs are already in `seen`, with its outputs as
+    `statements.outputs_shown` read them; later, wider pops read both in one round trip. The
+    outputs read on the way are added to `shown`, so the matchup needs no second read.
     """
     count = 1
     while count <= POP_COUNT:
-        if popped is None:
+        if first is not None:
+            popped, outputs = first
+            first = None
+        else:
             popped = queue.queue_pop(leaderboard.pk, count=count)
             if popped is None:
                 return None  # no Redis: the caller chooses directly
+            outputs = {}
             if popped[0]:
-                pairs = [c.pair for c in popped[0]]
-                seen |= voter_history(
-                    voter=voter, leaderboard=leaderboard, now=now, pairs=pairs
-                ).seen
+                history = voter_history(
+                    voter=voter,
+                    leaderboard=leaderboard,
+                    now=now,
+                    pairs=[c.pair for c in popped[0]],
+                    outputs_of=_output_ids(popped[0]),
+                )
+                seen |= history.seen
+                outputs = history.outputs
         candidates, left = popped
-        popped = None
         if left < _option("VERSUS_QUEUE_LOW", 50):
             queue_refill_soon(leaderboard.pk)
         if not candidates:
             return None
-        valid, outputs = _still_valid(leaderboard, candidates)
+        valid = _still_valid(leaderboard, candidates, outputs)
         chosen: Candidate | None = None
         unused: list[Candidate] = []
         for candidate in candidates:
@@ -249,12 +266,10 @@ def _from_queue(
 
 
 def _still_valid(
-    leaderboard: Leaderboard, candidates: list[Candidate]
-) -> tuple[set[Candidate], dict[int, Output]]:
+    leaderboard: Leaderboard, candidates: list[Candidate], outputs: dict[int, Output]
+) -> set[Candidate]:
     """Candidates whose outputs still belong to active models of this board on allowed
-    prompts, and the outputs read to tell (with their prompts), by id."""
-    ids = {c.left_output_id for c in candidates} | {c.right_output_id for c in candidates}
-    outputs = statements.outputs_shown(output_ids=ids, benchmark_id=leaderboard.benchmark_id)
+    prompts, told from `outputs`: what `statements.outputs_shown` read of their outputs."""
     valid = set()
     for c in candidates:
         left, right = outputs.get(c.left_output_id), outputs.get(c.right_output_id)
@@ -267,7 +282,7 @@ def _still_valid(
             and leaderboard.allows_tags(list(left.prompt.tags or []))
         ):
             valid.add(c)
-    return valid, outputs
+    return valid
 
 
 def _candidates_from_picks(board: BoardState, picks: np.ndarray) -> list[Candidate]:
@@ -444,21 +459,23 @@ _VOTE_FIELDS = (
 
 
 def _vote_excluded(*, trust: float, flagged: bool, view_ms: int) -> str:
-    """Why a vote (not a gold check) is left out of the ratings; "" when it counts."""
+    """Why a vote (not a gold check) is left out of the ratings; "" when it counts.
+
+    `statements.vote_cast` states the same rule in SQL."""
     if flagged:
         return str(Vote.Excluded.FLAGGED)
     if trust < trust_threshold():
         return str(Vote.Excluded.LOW_TRUST)
-    if view_ms < _option("VERSUS_MIN_VIEW_MS", 800):
+    if view_ms < min_view_ms():
         return str(Vote.Excluded.TOO_FAST)
     return str(Vote.Excluded.COUNTED)
 
 
 def _view_ms(issued_at: datetime, now: datetime) -> int:
-    return max(0, int((now - issued_at).total_seconds() * 1000))
+    """Whole milliseconds from `issued_at` to `now`, counted exactly (no float rounding)."""
+    return max(0, (now - issued_at) // timedelta(milliseconds=1))
 
 
-@transaction.atomic
 def vote_record(*, matchup_id: int, voter: Voter, choice: str, now: datetime | None = None) -> Vote:
     """Record `voter`'s answer to a matchup issued to them: once, before it expires.
 
@@ -468,30 +485,58 @@ def vote_record(*, matchup_id: int, voter: Voter, choice: str, now: datetime | N
 
     The vote comes back with its leaderboard and benchmark loaded (for the next matchup) and
     its two models' names, so describing it costs no further query. The common case, an open
-    matchup without a gold check, takes two statements (`statements.matchup_claim`, then
-    `statements.vote_insert`) and one read of the leaderboard; anything else goes the checked
-    way, which says why a vote is refused.
+    matchup without a gold check, goes the short way (`_vote_cast`); anything else goes the
+    checked way, which says why a vote is refused.
     """
     if choice not in Vote.Choice.values:
         allowed = ", ".join(repr(v) for v in Vote.Choice.values)
         raise Invalid(f"choice: {choice!r} is not allowed; use one of {allowed}", field="choice")
     now = now or timezone.now()
-    claim = statements.matchup_claim(matchup_id=matchup_id, voter_id=voter.pk, now=now)
-    if claim is None:
-        return _vote_record_checked(matchup_id=matchup_id, voter=voter, choice=choice, now=now)
-    view_ms = _view_ms(claim.issued_at, now)
-    return _vote_store(
-        matchup_id=matchup_id,
-        claim=claim,
-        leaderboard=statements.leaderboard_read(claim.leaderboard_id),
-        voter=voter,
-        choice=choice,
-        now=now,
-        view_ms=view_ms,
-        excluded=_vote_excluded(
-            trust=claim.voter_trust, flagged=claim.voter_flagged, view_ms=view_ms
-        ),
-    )
+    vote = _vote_cast(matchup_id=matchup_id, voter=voter, choice=choice, now=now)
+    if vote is None:
+        with transaction.atomic():
+            vote = _vote_record_checked(matchup_id=matchup_id, voter=voter, choice=choice, now=now)
+    return vote
+
+
+def _vote_cast(*, matchup_id: int, voter: Voter, choice: str, now: datetime) -> Vote | None:
+    """The short way of `vote_record`: None, having changed nothing, unless the matchup is
+    this voter's, open, unexpired, no gold check, and on an active leaderboard.
+
+    On PostgreSQL it is one statement (`statements.vote_cast`). Elsewhere (SQLite, in the
+    same process, where a statement costs no round trip) the matchup is claimed and the vote
+    inserted in one transaction, and the leaderboard read after.
+    """
+    if connection.vendor == "postgresql":
+        vote = statements.vote_cast(
+            matchup_id=matchup_id,
+            voter=voter,
+            choice=choice,
+            now=now,
+            excluding=statements.Excluding(
+                trust_threshold=trust_threshold(), min_view_ms=min_view_ms()
+            ),
+        )
+        if vote is not None:
+            _ratings_refresh_after_commit(vote.leaderboard_id)
+        return vote
+    with transaction.atomic():
+        claim = statements.matchup_claim(matchup_id=matchup_id, voter_id=voter.pk, now=now)
+        if claim is None:
+            return None
+        view_ms = _view_ms(claim.issued_at, now)
+        return _vote_store(
+            matchup_id=matchup_id,
+            claim=claim,
+            leaderboard=statements.leaderboard_read(claim.leaderboard_id),
+            voter=voter,
+            choice=choice,
+            now=now,
+            view_ms=view_ms,
+            excluded=_vote_excluded(
+                trust=claim.voter_trust, flagged=claim.voter_flagged, view_ms=view_ms
+            ),
+        )
 
 
 def _vote_store(
@@ -506,7 +551,7 @@ def _vote_store(
     excluded: str,
 ) -> Vote:
     """Insert the vote on a matchup this transaction closed; the vote as `vote_record`
-    answers it. Both ways of `vote_record` end here."""
+    answers it. The checked way, and the short way off PostgreSQL, end here."""
     vote = Vote(
         matchup_id=matchup_id,
         leaderboard=leaderboard,
@@ -665,6 +710,11 @@ def trust_threshold() -> float:
     return float(_option("VERSUS_TRUST_THRESHOLD_PERCENT", 60)) / 100.0
 
 
+def min_view_ms() -> int:
+    """Votes cast sooner than this after the matchup was served are left out of the ratings."""
+    return int(_option("VERSUS_MIN_VIEW_MS", 800))
+
+
 def _voter_votes_relabel(voter: Voter, *, lift: str) -> int:
     """Give `voter`'s votes the exclusion their flag and trust call for now; return how many
     changed, and queue a ratings refresh of each board they changed on after commit.
@@ -687,8 +737,7 @@ def _voter_votes_relabel(voter: Voter, *, lift: str) -> int:
         moves = [(votes.filter(excluded__in=lowered), Vote.Excluded.LOW_TRUST)]
     else:
         back = votes.filter(excluded=lift)
-        min_view_ms = _option("VERSUS_MIN_VIEW_MS", 800)
-        moves = [(back.filter(view_ms__lt=min_view_ms), Vote.Excluded.TOO_FAST), (back, counted)]
+        moves = [(back.filter(view_ms__lt=min_view_ms()), Vote.Excluded.TOO_FAST), (back, counted)]
     changed = 0
     boards: set[int] = set()
     for queryset, reason in moves:

@@ -1,8 +1,8 @@
 """`vote_record`'s two ways: the plain statements of the common case, and the checked ORM way.
 
-Every plain vote goes the short way (`matchmaking.statements`); errors and gold checks the
-long way. Both must store the same row and answer the same, so each case here runs both and
-compares.
+Every plain vote goes the short way (`matchmaking.statements`: one statement on PostgreSQL,
+a claim and an insert elsewhere); errors and gold checks the long way. Both must store the
+same row and answer the same, so each case here runs both and compares.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from evaluation.models import Vote
-from matchmaking import statements
+from matchmaking import services, statements
 from matchmaking.models import Matchup, Voter
 from matchmaking.services import matchup_issue, vote_record
 
@@ -47,7 +47,7 @@ def both_ways(
     long_voter = Voter.objects.create(session_key="long")
     long = issue(board, long_voter, now)
     with monkeypatch.context() as patched:
-        patched.setattr(statements, "matchup_claim", lambda **kwargs: None)
+        patched.setattr(services, "_vote_cast", lambda **kwargs: None)
         checked = vote_record(
             matchup_id=long.pk,
             voter=long_voter,
@@ -64,6 +64,8 @@ def test_it_takes_the_short_way_for_a_plain_vote(board: Any) -> None:
     with CaptureQueriesContext(connection) as queries:
         vote_record(matchup_id=matchup.pk, voter=voter, choice="tie", now=now)
     assert not any("FOR UPDATE" in q["sql"] for q in queries.captured_queries)
+    if connection.vendor == "postgresql":
+        assert len(queries.captured_queries) == 1  # claim, vote and board: one round trip
     assert Vote.objects.get().choice == "tie"
 
 
@@ -145,3 +147,67 @@ def test_it_claims_nothing_for_another_voter_or_after_expiry(board: Any) -> None
     later = matchup.expires_at + timedelta(seconds=1)
     assert statements.matchup_claim(matchup_id=matchup.pk, voter_id=voter.pk, now=later) is None
     assert Matchup.objects.get(pk=matchup.pk).closed_at is None
+
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="statements.vote_cast is PostgreSQL's short way"
+)
+
+
+def _cast(matchup: Matchup, voter: Voter, now: Any, choice: str = "left") -> Vote | None:
+    return statements.vote_cast(
+        matchup_id=matchup.pk,
+        voter=voter,
+        choice=choice,
+        now=now,
+        excluding=statements.Excluding(trust_threshold=0.6, min_view_ms=800),
+    )
+
+
+@postgresql_only
+def test_one_statement_casts_a_vote_only_once_and_only_for_its_voter_in_time(board: Any) -> None:
+    voter = Voter.objects.create(session_key="v")
+    other = Voter.objects.create(session_key="w")
+    now = timezone.now()
+    matchup = issue(board, voter, now)
+    assert _cast(matchup, other, now) is None
+    assert _cast(matchup, voter, matchup.expires_at + timedelta(seconds=1)) is None
+    assert Matchup.objects.get(pk=matchup.pk).closed_at is None
+    assert not Vote.objects.exists()
+    vote = _cast(matchup, voter, now + timedelta(seconds=2))
+    assert vote is not None
+    assert vote.view_ms == 2000
+    assert _cast(matchup, voter, now + timedelta(seconds=3)) is None
+    assert Vote.objects.get().pk == vote.pk
+
+
+@postgresql_only
+def test_one_statement_leaves_a_closed_board_to_the_checked_way(board: Any) -> None:
+    voter = Voter.objects.create(session_key="v")
+    now = timezone.now()
+    matchup = issue(board, voter, now)
+    type(board).objects.filter(pk=board.pk).update(is_active=False)
+    assert _cast(matchup, voter, now) is None
+    assert Matchup.objects.get(pk=matchup.pk).closed_at is None
+
+
+@postgresql_only
+@pytest.mark.parametrize("flagged", [False, True])
+@pytest.mark.parametrize("trust", [0.1, 0.6, 0.6000001, 1.0])
+@pytest.mark.parametrize("view_us", [0, 799_999, 800_000, 570_000, 5_000_000])
+def test_one_statement_excludes_by_the_rule_of_the_checked_way(
+    board: Any, settings: Any, flagged: bool, trust: float, view_us: int
+) -> None:
+    settings.VERSUS_MIN_VIEW_MS = 800
+    settings.VERSUS_TRUST_THRESHOLD_PERCENT = 60
+    voter = Voter.objects.create(session_key="v", is_flagged=flagged, trust=trust)
+    now = timezone.now()
+    matchup = issue(board, voter, now)
+    cast_at = now + timedelta(microseconds=view_us)
+    vote = _cast(matchup, voter, cast_at)
+    assert vote is not None
+    view_ms = services._view_ms(now, cast_at)
+    assert vote.view_ms == view_ms == view_us // 1000
+    expected = services._vote_excluded(trust=trust, flagged=flagged, view_ms=view_ms)
+    assert vote.excluded == expected
+    assert Vote.objects.get().excluded == expected
