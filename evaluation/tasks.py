@@ -19,6 +19,7 @@ The rater's path after a vote commits:
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -110,15 +111,33 @@ def leaderboard_lock(leaderboard_id: int) -> Iterator[bool]:
             cache.delete(_lock_key(leaderboard_id))
 
 
+PENDING_MARGIN_SECONDS = 0.5
+"""How long before a queued refresh starts a web process stops trusting it to count a vote."""
+
+_refresh_starts: dict[int, float] = {}
+"""This process's knowledge, per leaderboard, of when its queued refresh starts (epoch
+seconds): until shortly before then a vote needs no round trip to learn that."""
+
+
 def ratings_refresh_soon(leaderboard_id: int) -> None:
     """Ask for a ratings refresh of one leaderboard; call it from `transaction.on_commit`.
 
     Debounced: when a refresh is already pending for this leaderboard nothing is queued, since
-    that refresh counts every vote committed before it starts. Never raises: when the broker or
-    the cache is down the votes are safe in the database and the periodic sweep publishes them.
+    that refresh counts every vote committed before it starts. The pending mark holds the time
+    it starts, and each process remembers it, so on a busy board a vote costs no cache round
+    trip until shortly (`PENDING_MARGIN_SECONDS`) before that refresh starts. Never raises:
+    when the broker or the cache is down the votes are safe in the database and the periodic
+    sweep publishes them.
     """
+    now = time.time()
+    if _refresh_starts.get(leaderboard_id, 0.0) - PENDING_MARGIN_SECONDS > now:
+        return
+    starts = now + debounce_seconds()
     try:
-        if not cache.add(_pending_key(leaderboard_id), 1, timeout=debounce_seconds() + 60):
+        if not cache.add(_pending_key(leaderboard_id), starts, timeout=debounce_seconds() + 60):
+            pending = cache.get(_pending_key(leaderboard_id))
+            if isinstance(pending, float):
+                _refresh_starts[leaderboard_id] = pending
             return
     except Exception:  # the cache may be down; queue anyway
         logger.warning("ratings debounce unavailable for leaderboard %s", leaderboard_id)
@@ -132,6 +151,13 @@ def ratings_refresh_soon(leaderboard_id: int) -> None:
             cache.delete(_pending_key(leaderboard_id))
         except Exception:
             logger.warning("could not clear the pending refresh of %s", leaderboard_id)
+        return
+    _refresh_starts[leaderboard_id] = starts
+
+
+def pending_forget() -> None:
+    """Forget every refresh this process knows to be pending (tests: ids are reused)."""
+    _refresh_starts.clear()
 
 
 def _bootstrap_soon(snapshot_id: int) -> None:

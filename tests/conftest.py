@@ -46,6 +46,14 @@ def _media_root(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 
 @pytest.fixture(autouse=True)
+def _no_pending_refreshes() -> None:
+    """Each test starts with no ratings refresh known to be pending (ids are reused)."""
+    from evaluation.tasks import pending_forget
+
+    pending_forget()
+
+
+@pytest.fixture(autouse=True)
 def _eager_celery() -> Iterator[None]:
     """Tasks run in the test's thread unless a test drives a real worker."""
     previous = celery_app.conf.task_always_eager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -43,11 +44,38 @@ def test_it_queues_one_refresh_a_few_seconds_ahead_however_many_votes_arrive(own
     assert len(queued) == 2
 
 
-def test_a_refresh_clears_the_pending_mark_so_later_votes_queue_the_next_one(owner, queued):
+def test_a_refresh_clears_the_pending_mark_so_later_votes_queue_the_next_one(
+    owner, queued, monkeypatch
+):
     leaderboard, models = board(owner, 2)
     tasks.ratings_refresh_soon(leaderboard.pk)
     add_votes(leaderboard, [(models[0], models[1], "left")])
+    # The queued run starts when its countdown is over.
+    later = time.time() + tasks.debounce_seconds()
+    monkeypatch.setattr(tasks.time, "time", lambda: later)
     assert tasks.ratings_refresh.run(leaderboard.pk) is not None
+    tasks.ratings_refresh_soon(leaderboard.pk)
+    assert len(queued) == 2
+
+
+def test_another_process_learns_when_the_pending_refresh_starts_and_trusts_it_until_then(
+    owner, queued, monkeypatch
+):
+    leaderboard, _ = board(owner, 2)
+    tasks.ratings_refresh_soon(leaderboard.pk)
+    tasks.pending_forget()  # as in another web process
+    asked: list[str] = []
+    get = cache.get
+    monkeypatch.setattr(cache, "get", lambda key, *a, **k: asked.append(key) or get(key, *a, **k))
+    for _ in range(3):
+        tasks.ratings_refresh_soon(leaderboard.pk)
+    assert len(asked) == 1  # read once, then remembered
+    assert len(queued) == 1
+    # Shortly before the pending refresh starts, a vote asks again (and queues the next run
+    # once that one has cleared the mark).
+    starts = time.time() + tasks.debounce_seconds()
+    monkeypatch.setattr(tasks.time, "time", lambda: starts - tasks.PENDING_MARGIN_SECONDS / 2)
+    cache.delete(tasks._pending_key(leaderboard.pk))
     tasks.ratings_refresh_soon(leaderboard.pk)
     assert len(queued) == 2
 
