@@ -3,9 +3,11 @@
 ``python -m benchmarks.voting_load.trips [--votes 200]`` seeds the load benchmark's board on
 PostgreSQL ``h_voteload`` and Redis db 5 (as ``run.py`` does), then drives the voting page and
 API in-process through Django's full middleware stack with test clients (one cookie jar per
-voter), and prints, per request kind, the SQL statements Django sent (BEGIN and COMMIT
-included: with psycopg each is a round trip of its own; the connection health check Django
-runs once per request is not logged and comes on top, as it does for the bare view), the
+voter), and prints, per request kind, the database round trips: the SQL statements Django
+sent (BEGIN and COMMIT included: with psycopg each is a round trip of its own), less those
+that rode in one round trip with another (`statements.read_together`); the connection health
+check Django runs once per request is not logged and comes on top, as it does for the bare
+view. Then the
 Redis round trips (one per command or pipeline; Celery publishes included), the median CPU
 time of this process and the mean CPU time of its PostgreSQL backend (read from /proc: the
 server must run on this machine). There is no server and no concurrency: it measures what one
@@ -33,22 +35,33 @@ from benchmarks.voting_load.run import CHOICES, environment, fresh_database, see
 
 
 class Counter:
-    """Redis round trips: `send_packed_command` runs once per command or pipeline."""
+    """Redis round trips (`send_packed_command` runs once per command or pipeline), and the
+    statements that shared a database round trip with another (`statements.read_together`
+    sends its reads in one)."""
 
     def __init__(self) -> None:
         self.redis = 0
+        self.shared = 0
 
     def install(self) -> None:
         from redis.connection import AbstractConnection
 
+        from matchmaking import statements
+
         original = AbstractConnection.send_packed_command
+        together = statements.read_together
         counter = self
 
         def counted(conn: Any, command: Any, check_health: bool = True) -> Any:
             counter.redis += 1
             return original(conn, command, check_health)
 
+        def counted_together(*reads: Any) -> list[Any]:
+            counter.shared += max(0, len(reads) - 1)
+            return together(*reads)
+
         AbstractConnection.send_packed_command = counted  # type: ignore[method-assign]
+        statements.read_together = counted_together
 
 
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -78,14 +91,14 @@ class Meter:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_backend_pid()")
             (backend,) = cursor.fetchone()
-        before, pg = self.counter.redis, backend_cpu(backend)
+        before, shared, pg = self.counter.redis, self.counter.shared, backend_cpu(backend)
         with CaptureQueriesContext(connection) as captured:
             t0 = time.process_time()
             response = call()
             cpu = time.process_time() - t0
         self.rows[label].append(
             (
-                len(captured.captured_queries),
+                len(captured.captured_queries) - (self.counter.shared - shared),
                 self.counter.redis - before,
                 cpu * 1000,
                 (backend_cpu(backend) - pg) * 1000,
