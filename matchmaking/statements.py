@@ -327,14 +327,23 @@ class Read(Generic[T]):
     parse: Callable[[list[tuple[Any, ...]]], T]
 
 
+@cache
+def _pipelines() -> bool:
+    """Whether psycopg's libpq has pipeline mode (libpq 14 or newer)."""
+    import psycopg
+
+    return bool(psycopg.Pipeline.is_supported())
+
+
 def read_together(*reads: Read[Any]) -> list[Any]:
     """Run independent reads, answering each one's parsed rows in order.
 
     On PostgreSQL they go in one round trip (psycopg's pipeline mode: every statement is sent,
-    then one Sync, then the answers are read); elsewhere one after the other. Only for reads:
-    statements pipelined together share one implicit transaction.
+    then one Sync, then the answers are read); elsewhere, or with a libpq older than 14, one
+    after the other. Only for reads: statements pipelined together share one implicit
+    transaction.
     """
-    if connection.vendor != "postgresql" or len(reads) < 2:
+    if connection.vendor != "postgresql" or len(reads) < 2 or not _pipelines():
         answers = []
         for one in reads:
             with connection.cursor() as cursor:

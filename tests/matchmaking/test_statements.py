@@ -1,0 +1,48 @@
+"""`statements.read_together`: independent reads in one round trip, answering as one by one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from matchmaking import statements
+from matchmaking.models import Voter
+
+pytestmark = pytest.mark.django_db
+
+
+def _ids(table: str, least: int) -> statements.Read[list[int]]:
+    return statements.Read(
+        f"SELECT id FROM {table} WHERE id >= %s ORDER BY id",
+        [least],
+        lambda rows: [r[0] for r in rows],
+    )
+
+
+def test_reads_together_answer_as_each_would_alone(board: Any) -> None:
+    first, second = Voter.objects.create(session_key="a"), Voter.objects.create(session_key="b")
+    reads = [_ids(statements.VOTER, second.pk), _ids(statements.VOTER, first.pk)]
+    alone = [statements.read_together(one)[0] for one in reads]
+    assert statements.read_together(*reads) == alone == [[second.pk], [first.pk, second.pk]]
+
+
+def test_reads_together_work_inside_a_transaction_and_see_its_writes(board: Any) -> None:
+    with transaction.atomic():
+        voter = Voter.objects.create(session_key="a")
+        answers = statements.read_together(
+            _ids(statements.VOTER, voter.pk), _ids(statements.LEADERBOARD, board.pk)
+        )
+    assert answers == [[voter.pk], [board.pk]]
+
+
+def test_a_failing_read_raises_a_database_error_and_leaves_the_connection_usable(
+    board: Any,
+) -> None:
+    broken = statements.Read("SELECT no_such_column FROM matchmaking_voter", [], list)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        statements.read_together(_ids(statements.VOTER, 0), broken)
+    assert statements.read_together(_ids(statements.LEADERBOARD, board.pk)) == [[board.pk]]
+    if connection.vendor == "postgresql":
+        assert connection.connection.pgconn.pipeline_status == 0  # out of pipeline mode
