@@ -20,9 +20,11 @@ Paths
   the next matchup (one request per vote; the first matchup comes from one GET).
 
 Each simulated voter is an HTTP client with its own cookies: it opens the voting page once
-(voter and CSRF cookies, not timed), then loops. ``--think-ms`` makes each voter pause that
-long with a matchup on screen before voting (bare voters pause as long between inserts): 0,
-the default, is a stress test where every voter always has a request in flight. Clients run
+(voter and CSRF cookies, not timed), then loops. ``--think-ms`` makes each voter pause about
+that long with a matchup on screen before voting (bare voters pause as long between inserts):
+each pause is drawn uniformly from half to one and a half times it, as people take more or
+less time, so that voters who started together do not stay in lockstep and arrive in bursts.
+0, the default, is a stress test where every voter always has a request in flight. Clients run
 in one asyncio process (httpx). Only cycles that start after the ``--warmup`` and finish
 before the end of the ``--seconds`` window count. Rate limits stay on, set high (100000/min)
 so they cost what they cost without refusing anyone.
@@ -90,6 +92,10 @@ class Window:
 
     def counts(self, t0: float, t1: float) -> bool:
         return t0 >= self.start and t1 <= self.end
+
+    def pause(self) -> float:
+        """One voter's time with a pair on screen: around `think`, never the same twice."""
+        return random.uniform(0.5, 1.5) * self.think
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -261,7 +267,7 @@ async def api_voter(base: str, board: int, window: Window, tally: Tally) -> None
                 tally.statuses[nxt.status_code] += 1
                 continue
             matchup = int(nxt.json()["id"])
-            await asyncio.sleep(window.think)
+            await asyncio.sleep(window.pause())
             t2 = time.perf_counter()
             vote = await _vote(session, matchup, with_next=False)
             t3 = time.perf_counter()
@@ -285,7 +291,7 @@ async def page_voter(base: str, board: int, window: Window, tally: Tally) -> Non
         first = await session.get(f"/api/v1/leaderboards/{board}/matchups/next/")
         matchup = int(first.json()["id"]) if first.status_code == 200 else None
         while matchup is not None and time.perf_counter() < window.end:
-            await asyncio.sleep(window.think)
+            await asyncio.sleep(window.pause())
             t0 = time.perf_counter()
             vote = await _vote(session, matchup, with_next=True)
             t1 = time.perf_counter()
@@ -311,7 +317,7 @@ async def bare_voter(base: str, k: int, window: Window, tally: Tally) -> None:
 
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
         while time.perf_counter() < window.end:
-            await asyncio.sleep(window.think)
+            await asyncio.sleep(window.pause())
             t0 = time.perf_counter()
             response = await client.post(
                 "/bench/bare/", json={"choice": random.choice(CHOICES)}, headers={"X-Voter": str(k)}
@@ -465,7 +471,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument(
-        "--think-ms", type=float, default=0.0, help="pause before each vote (0: stress test)"
+        "--think-ms",
+        type=float,
+        default=0.0,
+        help="mean pause before each vote, drawn from 0.5x to 1.5x (0: stress test)",
     )
     # The defaults are the production image's (Dockerfile): 4 gthread workers x 4 threads.
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
