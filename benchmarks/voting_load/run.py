@@ -485,6 +485,12 @@ def main() -> None:
         action="store_true",
         help="PostgreSQL without prepared statements (DB_PREPARED_STATEMENTS=0; compose has 1)",
     )
+    parser.add_argument(
+        "--bare-extra-selects",
+        type=int,
+        default=0,
+        help="the bare view also runs this many one-row SELECTs (the price of a round trip)",
+    )
     parser.add_argument("--models", type=int, default=30)
     parser.add_argument("--prompts", type=int, default=20)
     parser.add_argument("--port", type=int, default=8765)
@@ -497,6 +503,7 @@ def main() -> None:
     env = environment(args.database_url, args.redis_url)
     if args.no_prepared:
         env["DB_PREPARED_STATEMENTS"] = "0"
+    env["VOTING_LOAD_BARE_EXTRA_SELECTS"] = str(args.bare_extra_selects)
     fresh_database(args.database_url)
     queue_redis = redis.Redis.from_url(args.redis_url)
     queue_redis.flushdb()
@@ -577,7 +584,12 @@ def report(
         f"+ Redis + 1 Celery worker (2 processes), {args.models} models x {args.prompts} prompts; "
         f"{args.seconds:g} s measured after {args.warmup:g} s warm-up; think time "
         f"{args.think_ms:g} ms; prepared statements {'off' if args.no_prepared else 'on'}; "
-        "clients in one asyncio process on the same "
+        + (
+            f"the bare view runs {args.bare_extra_selects} extra SELECTs; "
+            if args.bare_extra_selects
+            else ""
+        )
+        + "clients in one asyncio process on the same "
         f"{os.cpu_count()}-core machine; load average {load_before[0]:.2f} before, "
         f"{load_after[0]:.2f} after."
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from django.db import connection
@@ -15,6 +16,9 @@ import matchmaking.services
 from benchmarks.voting_load import BARE_TABLE, DIRECT_KEY
 from config.urls import urlpatterns as versus_urlpatterns
 from matchmaking import queue
+
+EXTRA_SELECTS = int(os.environ.get("VOTING_LOAD_BARE_EXTRA_SELECTS", "0"))
+"""`--bare-extra-selects`: one-row reads the bare view adds, to price a round trip under load."""
 
 
 @csrf_exempt
@@ -29,6 +33,9 @@ def bare_insert(request: HttpRequest) -> HttpResponse:
             [request.headers.get("X-Voter", ""), choice],
         )
         (row_id,) = cursor.fetchone()
+        for _ in range(EXTRA_SELECTS):
+            cursor.execute(f"SELECT id FROM {BARE_TABLE} WHERE id = %s", [row_id])
+            cursor.fetchone()
     return JsonResponse({"id": row_id}, status=201)
 
 
