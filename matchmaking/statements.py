@@ -7,6 +7,11 @@ one plain statement that PostgreSQL and SQLite (3.35 or newer, for RETURNING) bo
 table names taken from the models, and rows turned into model instances through the same
 converters the ORM applies. Only the common path lives here: errors (which matchup, why it
 cannot take a vote) and gold checks stay in the ORM code of `services`.
+
+At saturation a vote's cost is mostly round trips to the database, so on PostgreSQL a vote
+is one statement (`vote_cast`, which SQLite cannot run: it has no data-modifying CTEs, and
+there a statement costs no round trip anyway), and independent reads share one round trip
+(`read_together`).
 """
 
 from __future__ import annotations
