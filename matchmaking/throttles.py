@@ -6,7 +6,8 @@ page, a plain Django view, counts in the same counters through `request_wait`: i
 issues a matchup, and creates a voter for a browser without one) as ``next``, its form POSTs
 as ``vote`` and ``report``, so a voter has one budget whether they vote by API, by script or
 by form. With Redis
-both limits are fixed-window counters checked together in one pipelined round trip; without
+both limits are fixed-window counters checked together in one pipelined round trip (Redis 7
+or newer, for EXPIRE NX); without
 it (embedded mode) each is DRF's own sliding window in the Django cache. When Redis is
 unreachable the limits let requests through: a dead Redis must not stop votes, which are bound
 to issued matchups anyway.
@@ -84,25 +85,29 @@ class VotingRateThrottle(BaseThrottle):
         return True
 
     def _counted_in_redis(self, client: Any, limits: list[_Limit], request: Any, view: Any) -> bool:
-        """Fixed-window counters, all in one round trip (DRF's throttle makes two per limit)."""
+        """Fixed-window counters, all in one round trip (DRF's throttle makes two per limit).
+
+        Each counter is INCR, then EXPIRE NX (Redis 7): the first request of a window starts
+        its clock, and a counter left without one (a connection lost between the two) gets
+        it from the next request. Only a refused request asks how long its window has left.
+        """
         keys = [f"versus:{limit.get_cache_key(request, view)}" for limit in limits]
         try:
-            with client.pipeline(transaction=True) as pipe:
+            with client.pipeline(transaction=False) as pipe:
                 for key, limit in zip(keys, limits, strict=True):
-                    pipe.set(key, 0, ex=limit.duration, nx=True)
                     pipe.incr(key)
-                    pipe.ttl(key)
+                    pipe.expire(key, limit.duration, nx=True)
                 answers = pipe.execute()
+            over = [
+                key
+                for k, (key, limit) in enumerate(zip(keys, limits, strict=True))
+                if int(answers[2 * k]) > limit.num_requests
+            ]
+            if over:
+                self._wait = float(max(max(int(client.ttl(key)), 1) for key in over))
         except Exception:  # Redis is down: let the request through
             queue.redis_failed("rate limit")
             return True
-        over = [
-            max(int(answers[3 * k + 2]), 1)
-            for k, limit in enumerate(limits)
-            if int(answers[3 * k + 1]) > limit.num_requests
-        ]
-        if over:
-            self._wait = float(max(over))
         return not over
 
     def wait(self) -> float | None:

@@ -97,6 +97,30 @@ def test_it_counts_both_limits_in_redis_and_answers_the_longest_wait(
     assert any(b"next-VERSUS_RATE_IP_ip-" in key for key in keys) == bool(ip_rate)
 
 
+def test_every_counter_expires_with_its_window_even_one_left_without_a_clock(
+    board: Any, voter_api: APIClient, settings: Any, fake_redis: Any
+) -> None:
+    settings.VERSUS_RATE_VOTER = "50/min"
+    settings.VERSUS_RATE_IP = "100/hour"
+    open_page(voter_api, board)
+    keys = fake_redis.keys("versus:throttle_*")
+    assert keys
+    for key in keys:
+        window = 3600 if b"VERSUS_RATE_IP" in key else 60
+        assert 0 < fake_redis.ttl(key) <= window
+    # Counters whose clock was lost (the connection dropped between INCR and EXPIRE).
+    for key in keys:
+        fake_redis.persist(key)
+    assert next_matchup(voter_api, board).status_code == 200
+    counted = [
+        key
+        for key in fake_redis.keys("versus:throttle_next*")
+        if b"_voter-" in key or b"VERSUS_RATE_IP" in key  # what a voter with a cookie counts
+    ]
+    assert len(counted) == 2
+    assert all(fake_redis.ttl(key) > 0 for key in counted)
+
+
 def form_vote(client: APIClient, board: Any, matchup_id: int, choice: str = "left") -> Any:
     """A vote through the voting page's own form (the path without JavaScript)."""
     return client.post(
