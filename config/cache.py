@@ -1,8 +1,8 @@
 """Django's Redis cache, with one Redis client per server instead of one per cache call.
 
 Django's `RedisCacheClient.get_client` builds a new `redis.Redis` on every call, and redis-py
-fills a table of some 170 response callbacks in each: about 0.3 ms of CPU per cache call, paid
-by every vote (the rater's debounce is a cache `add`). A client is thread-safe and only wraps
+fills a table of some 170 response callbacks in each: about 0.3 ms of CPU per cache call (the
+rater's debounce, for one). A client is thread-safe and only wraps
 the server's connection pool, so one per pool does the same work.
 """
 

@@ -35,6 +35,7 @@ VOTER_COOKIE = "versus_voter"
 _SALT = "versus.matchmaking.voter"
 _CACHED = "_versus_voter"
 _PENDING = "_versus_voter_cookie"
+_COOKIE_READ = "_versus_voter_cookie_read"
 
 
 def _http(request: Any) -> Any:
@@ -52,8 +53,15 @@ def _cookie_value(voter_id: int, now: float) -> str:
 
 def cookie_voter_id(request: Any) -> tuple[int, float] | None:
     """The voter id and issue time in the request's voter cookie, or None (absent, forged,
-    malformed or older than `SESSION_COOKIE_AGE`)."""
-    raw = _http(request).COOKIES.get(VOTER_COOKIE)
+    malformed or older than `SESSION_COOKIE_AGE`). The signature is checked once per request
+    (the rate limits and the view both ask)."""
+    http = _http(request)
+    if not hasattr(http, _COOKIE_READ):
+        setattr(http, _COOKIE_READ, _cookie_read(http.COOKIES.get(VOTER_COOKIE)))
+    return getattr(http, _COOKIE_READ)
+
+
+def _cookie_read(raw: str | None) -> tuple[int, float] | None:
     if not raw:
         return None
     try:

@@ -106,8 +106,10 @@ def _insert(instance: m.Model, names: tuple[str, ...], *, skip_conflict: bool = 
     return True
 
 
-def _columns(alias: str, model: type[m.Model]) -> tuple[list[str], str]:
-    names = [f.name for f in model._meta.concrete_fields]
+@cache
+def _columns(alias: str, model: type[m.Model]) -> tuple[tuple[str, ...], str]:
+    """Every concrete field of `model` by name, and their columns under `alias`."""
+    names = tuple(f.name for f in model._meta.concrete_fields)
     return names, ", ".join(f"{alias}.{model._meta.get_field(n).column}" for n in names)
 
 
@@ -155,6 +157,16 @@ class Claim:
     voter_flagged: bool
 
 
+_CLAIM = f"""
+    UPDATE {MATCHUP} SET closed_at = %(now)s
+    WHERE id = %(matchup)s AND voter_id = %(voter)s AND closed_at IS NULL
+      AND expires_at > %(now)s AND gold_id IS NULL
+      AND leaderboard_id IN (SELECT l.id FROM {LEADERBOARD} l WHERE l.is_active)
+"""
+"""What closes a matchup for a plain vote: the voter's, open, unexpired, no gold check, on an
+active leaderboard. Both ways of voting here start with it."""
+
+
 def matchup_claim(*, matchup_id: int, voter_id: int, now: datetime) -> Claim | None:
     """Close the matchup for a vote if it is this voter's, open, unexpired, no gold check, and
     on an active leaderboard; None otherwise (nothing changed: the caller finds out why).
@@ -162,11 +174,7 @@ def matchup_claim(*, matchup_id: int, voter_id: int, now: datetime) -> Claim | N
     The UPDATE takes the row lock, so of two concurrent votes on one matchup the second finds
     it closed. Call inside the transaction that stores the vote.
     """
-    sql = f"""
-        UPDATE {MATCHUP} SET closed_at = %s
-        WHERE id = %s AND voter_id = %s AND closed_at IS NULL AND expires_at > %s
-          AND gold_id IS NULL
-          AND leaderboard_id IN (SELECT l.id FROM {LEADERBOARD} l WHERE l.is_active)
+    sql = f"""{_CLAIM}
         RETURNING leaderboard_id, prompt_id, issued_at,
           (SELECT o.model_id FROM {OUTPUT} o WHERE o.id = {MATCHUP}.left_id),
           (SELECT md.name FROM {OUTPUT} o JOIN {MODEL} md ON md.id = o.model_id
@@ -178,7 +186,7 @@ def matchup_claim(*, matchup_id: int, voter_id: int, now: datetime) -> Claim | N
           (SELECT v.is_flagged FROM {VOTER} v WHERE v.id = {MATCHUP}.voter_id)
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [_when(now), matchup_id, voter_id, _when(now)])
+        cursor.execute(sql, {"now": _when(now), "matchup": matchup_id, "voter": voter_id})
         row = cursor.fetchone()
     if row is None:
         return None
@@ -204,25 +212,12 @@ class Excluding:
     min_view_ms: int
 
 
-def vote_cast(
-    *, matchup_id: int, voter: Voter, choice: str, now: datetime, excluding: Excluding
-) -> Vote | None:
-    """PostgreSQL only: claim the matchup as `matchup_claim` does and store the vote, in one
-    statement; the vote comes back with its leaderboard (and benchmark) and its two models'
-    names loaded. None when the matchup cannot be claimed (nothing changed).
-
-    One statement is atomic on its own, so there is no transaction to open and commit: a vote
-    is one round trip to the database instead of five. The row takes the reason it is left
-    out of the ratings by the rule of `services._vote_excluded`, written here in SQL (a test
-    compares the two), and its view time as `services._view_ms` counts it.
-    """
+@cache
+def _vote_cast_sql() -> str:
+    """`vote_cast`'s statement, built once: named parameters, table names from the models."""
     inserted = ", ".join(Vote._meta.get_field(name).column for name in _VOTE_COLUMNS)
-    sql = f"""
-        WITH claim AS (
-          UPDATE {MATCHUP} SET closed_at = %(now)s
-          WHERE id = %(matchup)s AND voter_id = %(voter)s AND closed_at IS NULL
-            AND expires_at > %(now)s AND gold_id IS NULL
-            AND leaderboard_id IN (SELECT l.id FROM {LEADERBOARD} l WHERE l.is_active)
+    return f"""
+        WITH claim AS ({_CLAIM}
           RETURNING id, leaderboard_id, prompt_id, left_id, right_id, voter_id, issued_at
         ), facts AS (
           SELECT c.id, c.leaderboard_id, c.prompt_id, c.voter_id,
@@ -254,8 +249,22 @@ def vote_cast(
         JOIN {LEADERBOARD} l ON l.id = x.leaderboard_id
         JOIN {BENCHMARK} b ON b.id = l.benchmark_id
     """
+
+
+def vote_cast(
+    *, matchup_id: int, voter: Voter, choice: str, now: datetime, excluding: Excluding
+) -> Vote | None:
+    """PostgreSQL only: claim the matchup as `matchup_claim` does and store the vote, in one
+    statement; the vote comes back with its leaderboard (and benchmark) and its two models'
+    names loaded. None when the matchup cannot be claimed (nothing changed).
+
+    One statement is atomic on its own, so there is no transaction to open and commit: a vote
+    is one round trip to the database instead of five. The row takes the reason it is left
+    out of the ratings by the rule of `services._vote_excluded`, written here in SQL (a test
+    compares the two), and its view time as `services._view_ms` counts it.
+    """
     params = {
-        "now": now,
+        "now": _when(now),
         "matchup": matchup_id,
         "voter": voter.pk,
         "choice": choice,
@@ -267,7 +276,7 @@ def vote_cast(
         "counted": str(Vote.Excluded.COUNTED),
     }
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(_vote_cast_sql(), params)
         row = cursor.fetchone()
     if row is None:
         return None

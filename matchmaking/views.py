@@ -16,11 +16,10 @@ from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods
 
-from config.errors import VersusError
-from leaderboards.models import Leaderboard
-from leaderboards.selectors import leaderboards_visible
+from config.errors import NotFound, VersusError
 from matchmaking.api import matchup_payload
 from matchmaking.identity import matchup_issue_to, voter_cookie_set, voter_of
+from matchmaking.selectors import voting_leaderboard_get
 from matchmaking.services import output_report, vote_record
 from matchmaking.throttles import request_wait
 
@@ -62,11 +61,10 @@ def vote_page(request: HttpRequest, leaderboard_id: int) -> HttpResponse:
     wait = request_wait(request, scope=scope)
     if wait is not None:
         return _slow_down(request, wait=wait, scope=scope)
-    leaderboard: Leaderboard | None = (
-        leaderboards_visible(user=request.user).filter(pk=leaderboard_id).first()
-    )
-    if leaderboard is None:
-        raise Http404("no such leaderboard")
+    try:
+        leaderboard = voting_leaderboard_get(leaderboard_id=leaderboard_id, user=request.user)
+    except NotFound:
+        raise Http404("no such leaderboard") from None
     if request.method == "POST":
         _form_post(request)
         # Post/redirect/get: a reload never sends the vote twice.
