@@ -521,12 +521,12 @@ def _standings_published(
 def _applied_anchor(*, snapshot: RatingSnapshot, rows: list[Rating]) -> str | None:
     """The anchor model of a stored fit, if the fit could use it.
 
-    The anchor is used only once it has a counted vote, and then its score is exactly 1000
-    with an interval of zero width (the others are measured against it).
+    The fit uses the anchor once it has a counted vote (see `anchor_index`), that is once its
+    row has a score.
     """
     name = snapshot.options.get("anchor_model")
     for row in rows:
-        if row.model.name == name and row.score == SCORE_CENTRE and row.ci_low == row.ci_high:
+        if row.model.name == name and row.score is not None:
             return str(name)
     return None
 

@@ -211,19 +211,30 @@ def test_a_model_without_votes_is_unrated_listed_last_and_nan_free() -> None:
     assert st.n_components == 1
 
 
+REST_OF_THE_BOARD = dict(
+    i=[1, 1, 2], j=[2, 3, 3], wins_i=[6.0, 5.0, 6.0], wins_j=[4.0, 5.0, 4.0], ties=[3.0, 2.0, 3.0]
+)
+"""Models 1-3 of a four-model board: close, with ties, and each lost at least once."""
+
+
+def board_with_a_winner() -> PairCounts:
+    """`REST_OF_THE_BOARD` plus model 0, which beat each of the others ten times out of ten."""
+    rest = REST_OF_THE_BOARD
+    return PairCounts(
+        n_models=4,
+        i=[0, 0, 0, *rest["i"]],
+        j=[1, 2, 3, *rest["j"]],
+        wins_i=[10.0, 10.0, 10.0, *rest["wins_i"]],
+        wins_j=[0.0, 0.0, 0.0, *rest["wins_j"]],
+        ties=[0.0, 0.0, 0.0, *rest["ties"]],
+    )
+
+
 @pytest.mark.parametrize("tie_model", ["half", "davidson"])
 def test_a_model_that_won_every_vote_gets_a_finite_score_and_a_wide_interval(
     tie_model: str,
 ) -> None:
-    counts = PairCounts(
-        n_models=4,
-        i=[0, 0, 0, 1, 1, 2],
-        j=[1, 2, 3, 2, 3, 3],
-        wins_i=[10.0, 10.0, 10.0, 6.0, 5.0, 6.0],
-        wins_j=[0.0, 0.0, 0.0, 4.0, 5.0, 4.0],
-        ties=[0, 0, 0, 3.0, 2.0, 3.0],
-    )
-    st = compute_standings(counts, tie_model=tie_model)  # type: ignore[arg-type]
+    st = compute_standings(board_with_a_winner(), tie_model=tie_model)  # type: ignore[arg-type]
     assert st.converged
     for name in ("theta", "score", "ci_low", "ci_high", "cov"):
         assert np.isfinite(getattr(st, name)).all(), name
@@ -241,20 +252,12 @@ def test_a_model_that_won_every_vote_gets_a_finite_score_and_a_wide_interval(
 def test_a_model_that_won_every_vote_moves_neither_the_others_scores_nor_intervals(
     tie_model: str,
 ) -> None:
-    rest = dict(i=[1, 1, 2], j=[2, 3, 3], wins_i=[6.0, 5.0, 6.0], wins_j=[4.0, 5.0, 4.0])
     alone = compute_standings(
-        PairCounts(n_models=4, ties=[3.0, 2.0, 3.0], **rest),  # type: ignore[arg-type]
+        PairCounts(n_models=4, **REST_OF_THE_BOARD),  # type: ignore[arg-type]
         tie_model=tie_model,  # type: ignore[arg-type]
     )
     with_winner = compute_standings(
-        PairCounts(
-            n_models=4,
-            i=[0, 0, 0, *rest["i"]],
-            j=[1, 2, 3, *rest["j"]],
-            wins_i=[10.0, 10.0, 10.0, *rest["wins_i"]],
-            wins_j=[0.0, 0.0, 0.0, *rest["wins_j"]],
-            ties=[0.0, 0.0, 0.0, 3.0, 2.0, 3.0],
-        ),
+        board_with_a_winner(),
         tie_model=tie_model,  # type: ignore[arg-type]
     )
     # Centred on the models with a finite score, the rest stay where they are without it, to
