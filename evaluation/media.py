@@ -284,7 +284,9 @@ def _inspect_image(data: bytes, expected: str, field: str) -> InspectedMedia:
                 code="too_many_frames",
             )
         _check_animation_pixels(width * height * frame_count, frame_count, field)
-        frames = _decoded_frames(image, field)
+        # A JPEG is re-encoded from `image` itself (its EXIF orientation is needed there), so
+        # copying its frames would only double the memory a large photo takes.
+        frames = _decoded_frames(image, field, copies=expected != "JPEG")
         image.seek(0)
         stored = _reencode(image, frames, expected, lossless_webp=_webp_lossless(data))
     except MediaError:
@@ -345,20 +347,23 @@ def _check_animation_pixels(total: int, frame_count: int, field: str) -> None:
 KEEP_INFO = ("transparency", "duration", "disposal", "background", "loop")
 
 
-def _decoded_frames(image: Image.Image, field: str) -> list[Image.Image]:
-    """Decode every frame once, as copies that carry only display information (no EXIF, XMP or
-    comments).
+def _decoded_frames(image: Image.Image, field: str, *, copies: bool) -> list[Image.Image]:
+    """Decode every frame once; with `copies`, return copies of them that carry only display
+    information (no EXIF, XMP or comments), else an empty list.
 
     A GIF frame may enlarge the canvas past the size its header declared, so each frame's size
     is checked again, and the running total of pixels with it, before the frame is decoded.
     """
     frames = []
     total = 0
-    for frame in ImageSequence.Iterator(image):
+    for count, frame in enumerate(ImageSequence.Iterator(image), start=1):
         width, height = frame.size
         _check_frame_pixels(width, height, field)
         total += width * height
-        _check_animation_pixels(total, len(frames) + 1, field)
+        _check_animation_pixels(total, count, field)
+        if not copies:
+            frame.load()
+            continue
         copy = frame.copy()
         copy.info = {key: frame.info[key] for key in KEEP_INFO if key in frame.info}
         frames.append(copy)
