@@ -168,16 +168,6 @@ class Leaderboard(models.Model):
     def is_visible_to(self, user: object) -> bool:
         return self.benchmark.is_visible_to(user)
 
-    def publishes_outputs(self) -> bool:
-        """Whether this board's own setting lets its pages name the model of each output now.
-
-        Only its own setting: other boards of the benchmark show the same files to their voters
-        (see `leaderboards.selectors.outputs_publication`).
-        """
-        if self.outputs_public == self.OutputsPublic.ALWAYS:
-            return True
-        return self.outputs_public == self.OutputsPublic.CLOSED and not self.is_active
-
     def allows_tags(self, tags: list[str]) -> bool:
         """Whether a prompt with `tags` belongs to this leaderboard's question."""
         if self.included_tags and not set(tags) & set(self.included_tags):

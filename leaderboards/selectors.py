@@ -215,18 +215,6 @@ def rated_rows(standings: StandingsView) -> list[StandingsRow]:
     return [row for row in standings.rows if row.score is not None]
 
 
-def snapshot_latest_version(*, leaderboard: Leaderboard) -> tuple[int | None, bool]:
-    """Id of the leaderboard's newest published snapshot and whether its rank intervals are in
-    (one indexed query): the page refreshes when either changes. (None, False) before any."""
-    latest = (
-        RatingSnapshot.objects.filter(leaderboard=leaderboard)
-        .order_by("-created", "-id")
-        .values_list("id", "has_bootstrap")
-        .first()
-    )
-    return latest if latest is not None else (None, False)
-
-
 @dataclass(frozen=True)
 class Tally:
     """Outcomes of some votes from one model's side, in the board's sense."""
@@ -718,9 +706,13 @@ def outputs_publication(*, leaderboard: Leaderboard) -> OutputsPublication:
     of a sibling that keeps its outputs hidden while it takes votes. One query, none when the
     board's own setting already hides them.
     """
-    if leaderboard.outputs_public == Leaderboard.OutputsPublic.NEVER:
+    setting = leaderboard.outputs_public
+    if setting == Leaderboard.OutputsPublic.NEVER:
         return OutputsPublication(public=False, reason="never")
-    if not leaderboard.publishes_outputs():
+    shown_now = setting == Leaderboard.OutputsPublic.ALWAYS or (
+        setting == Leaderboard.OutputsPublic.CLOSED and not leaderboard.is_active
+    )
+    if not shown_now:
         return OutputsPublication(public=False, reason="closed")
     blinded = tuple(
         Leaderboard.objects.filter(benchmark_id=leaderboard.benchmark_id, is_active=True)

@@ -19,7 +19,7 @@ from django.utils.text import Truncator
 from django.views.decorators.http import require_GET
 
 from config.errors import NotFound
-from evaluation.selectors import StandingsRow, StandingsView, standings_get
+from evaluation.selectors import StandingsRow, StandingsView, snapshot_latest, standings_get
 
 # The media view's response helper: one place decides the headers media is served with.
 from evaluation.views import _media_response as media_response
@@ -45,7 +45,6 @@ from leaderboards.selectors import (
     prompts_shown,
     rated_rows,
     sibling_boards,
-    snapshot_latest_version,
 )
 from leaderboards.tables import head_to_head_rows_html, standings_rows_html
 
@@ -295,11 +294,11 @@ def _board_numbers(
         limit=_h2h_size(request),
         prompt_ids=prompt_ids,
     )
-    published = (
-        snapshot_latest_version(leaderboard=leaderboard)
-        if tags
-        else (standings.snapshot_id, standings.has_bootstrap)
-    )
+    published = (standings.snapshot_id, standings.has_bootstrap)
+    if tags:
+        # A tag filter's standings are a fit of their own; the page follows the published one.
+        latest = snapshot_latest(leaderboard=leaderboard)
+        published = (latest.pk, latest.has_bootstrap) if latest else (None, False)
     return BoardNumbers(
         tags=tags,
         available_tags=available_tags,

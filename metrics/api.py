@@ -313,6 +313,10 @@ def board_json(request: Request, board: MetricBoard) -> dict[str, Any]:
     }
 
 
+def _run_url(request: Request, result: MetricResult) -> str:
+    return _absolute(request, reverse("metrics:run", args=[result.board_id, result.run_id]))
+
+
 def result_json(request: Request, result: MetricResult, values: dict[str, float]) -> dict[str, Any]:
     """A result with its metric values, as the API shows it."""
     return {
@@ -331,7 +335,7 @@ def result_json(request: Request, result: MetricResult, values: dict[str, float]
         "metadata": result.metadata or {},
         "metrics": values,
         "created": _TIME.to_representation(result.created),
-        "url": _absolute(request, reverse("metrics:run", args=[result.board_id, result.run_id])),
+        "url": _run_url(request, result),
     }
 
 
@@ -389,7 +393,7 @@ def comparison_json(request: Request, comparison: Comparison) -> dict[str, Any]:
                 "id": r.pk,
                 "board": r.board_id,
                 "board_name": r.board.name,
-                "url": _absolute(request, reverse("metrics:run", args=[r.board_id, r.run_id])),
+                "url": _run_url(request, r),
             }
             for r in column.results
         ]

@@ -143,15 +143,11 @@ class ResultFilters:
     def active(self) -> bool:
         return any(getattr(self, name) for name in self.__dataclass_fields__)
 
-    def apply(self, qs: QuerySet[MetricResult], *, until: bool = True) -> QuerySet[MetricResult]:
-        """Narrow `qs` by every filter the database can answer (tags are matched in Python).
-
-        ``until=False`` leaves the end of the window out, for a caller that has already read the
-        board as of that time.
-        """
+    def apply(self, qs: QuerySet[MetricResult]) -> QuerySet[MetricResult]:
+        """Narrow `qs` by every filter the database can answer (tags are matched in Python)."""
         if self.since is not None:
             qs = qs.filter(created__gte=self.since)
-        if until and self.until is not None:
+        if self.until is not None:
             qs = qs.filter(created__lt=self.until)
         columns = {"model": "model_name", "training_run": "training_run_id"}
         for name in FILTER_FIELDS:
@@ -493,7 +489,9 @@ def _latest_results(
     The newest result of each evaluation is picked before filtering: a re-logged run that lost a
     tag (or changed model type) must not be ranked on its older, superseded score.
     """
-    qs = filters.apply(results_current(board=board, as_of=filters.until), until=False)
+    # `until` is an "as of" time: it picks the results current then (so `apply`'s own `until`
+    # condition, which it repeats, removes nothing more).
+    qs = filters.apply(results_current(board=board, as_of=filters.until))
     latest = [r for r in qs.order_by("-created", "-id") if filters.keeps(r)]
     # A subquery, not a list of ids: a large board would exceed SQLite's parameter limit.
     values = result_values(result_ids=qs.values("id"))
@@ -846,10 +844,6 @@ class ComparedRun:
     @property
     def first(self) -> MetricResult:
         return self.results[0]
-
-    @property
-    def boards(self) -> list[MetricBoard]:
-        return [r.board for r in self.results]
 
     @property
     def model_name(self) -> str:
