@@ -46,8 +46,9 @@ import argparse
 import os
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +112,29 @@ def _vote_rows(
     }
 
 
+def _bulk_insert(table: str, columns: list[str], rows: Iterable[tuple[Any, ...]]) -> int:
+    """Write `rows` into `table`: one ``COPY`` on PostgreSQL, multi-row ``executemany`` batches
+    elsewhere. Returns how many rows were written."""
+    from django.db import connection
+
+    written = 0
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            quoted = ", ".join(f'"{c}"' for c in columns)
+            with cursor.cursor.copy(f'COPY "{table}" ({quoted}) FROM STDIN') as copy:
+                for row in rows:
+                    copy.write_row(row)
+                    written += 1
+            return written
+        marks = ", ".join(["%s"] * len(columns))
+        sql = f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES ({marks})'
+        rows = iter(rows)
+        while batch := list(islice(rows, 50_000)):
+            cursor.executemany(sql, batch)
+            written += len(batch)
+    return written
+
+
 def _insert_votes(leaderboard_id: int, rows: dict[str, np.ndarray], created: Any) -> None:
     """Write votes in bulk, filling every other column of the Vote table with its default."""
     from django.db import connection
@@ -144,21 +168,7 @@ def _insert_votes(leaderboard_id: int, rows: dict[str, np.ndarray], created: Any
             given[c](k) if c in given else d for c, d in zip(columns, defaults, strict=True)
         )
 
-    table = Vote._meta.db_table
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            raw = cursor.cursor
-            quoted = ", ".join(f'"{c}"' for c in columns)
-            with raw.copy(f'COPY "{table}" ({quoted}) FROM STDIN') as copy:
-                for k in range(count):
-                    copy.write_row(values(k))
-        return
-    placeholders = ", ".join(["%s"] * len(columns))
-    sql = f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES ({placeholders})'
-    with connection.cursor() as cursor:
-        step = 50_000
-        for start in range(0, count, step):
-            cursor.executemany(sql, [values(k) for k in range(start, min(count, start + step))])
+    _bulk_insert(Vote._meta.db_table, columns, (values(k) for k in range(count)))
 
 
 def build(args: argparse.Namespace) -> Any:
@@ -291,7 +301,7 @@ def build(args: argparse.Namespace) -> Any:
 def _fill_history(before: Any, after: Any, count: int) -> int:
     """Add `count` snapshots evenly between the published `before` and `after`, each model's
     numbers interpolated between the two; return how many rating rows were written."""
-    from django.db import connection, transaction
+    from django.db import transaction
 
     from evaluation.models import Rating, RatingSnapshot
 
@@ -334,6 +344,11 @@ def _fill_history(before: Any, after: Any, count: int) -> int:
                         mix(s.win_rate, r.win_rate, t),
                         r.provisional,
                         r.component,
+                        # wins, losses, ties and both_bad are not on the history.
+                        0,
+                        0,
+                        0,
+                        0,
                     )
 
         columns = [
@@ -347,35 +362,12 @@ def _fill_history(before: Any, after: Any, count: int) -> int:
             "win_rate",
             "provisional",
             "component",
+            "wins",
+            "losses",
+            "ties",
+            "both_bad",
         ]
-        table = Rating._meta.db_table
-        written = 0
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                quoted = ", ".join(f'"{c}"' for c in columns)
-                # wins, losses, ties and both_bad are not on the history; written as zeros.
-                extra = ', "wins", "losses", "ties", "both_bad"'
-                with cursor.cursor.copy(f'COPY "{table}" ({quoted}{extra}) FROM STDIN') as copy:
-                    for row in rows():
-                        copy.write_row((*row, 0, 0, 0, 0))
-                        written += 1
-        else:
-            marks = ", ".join(["%s"] * (len(columns) + 4))
-            sql = (
-                f'INSERT INTO "{table}" ({", ".join(columns)}, wins, losses, ties, both_bad) '
-                f"VALUES ({marks})"
-            )
-            batch: list[tuple[Any, ...]] = []
-            with connection.cursor() as cursor:
-                for row in rows():
-                    batch.append((*row, 0, 0, 0, 0))
-                    if len(batch) == 50_000:
-                        cursor.executemany(sql, batch)
-                        written += len(batch)
-                        batch = []
-                cursor.executemany(sql, batch)
-                written += len(batch)
-    return written
+        return _bulk_insert(Rating._meta.db_table, columns, rows())
 
 
 def _settle() -> None:
