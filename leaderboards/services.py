@@ -7,13 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.errors import Conflict, Invalid
-from evaluation.media import InspectedMedia, media_random_name
+from evaluation.media import InspectedMedia, media_removed_on_error, media_store
 from leaderboards.models import Benchmark, Leaderboard, Prompt
 
 MAX_PROMPTS = 10_000
@@ -119,35 +117,26 @@ def benchmark_create(
         raise Invalid("name: a benchmark needs a name", field="name")
     _validate_prompts(prompts)
     now = now or timezone.now()
-    stored: list[str] = []
-    try:
-        with transaction.atomic():
-            benchmark = Benchmark.objects.create(
-                name=name, owner=owner, is_public=is_public, description=description, created=now
+    # Asset files go with the rows: removed if this, or a caller's enclosing block, fails.
+    with media_removed_on_error(), transaction.atomic():
+        benchmark = Benchmark.objects.create(
+            name=name, owner=owner, is_public=is_public, description=description, created=now
+        )
+        rows = []
+        for position, spec in enumerate(prompts):
+            row = Prompt(
+                benchmark=benchmark,
+                text=spec.text,
+                identifier=spec.identifier,
+                position=position,
+                tags=_clean_tags(list(spec.tags), field=f"prompts[{position}].tags"),
             )
-            rows = []
-            for position, spec in enumerate(prompts):
-                row = Prompt(
-                    benchmark=benchmark,
-                    text=spec.text,
-                    identifier=spec.identifier,
-                    position=position,
-                    tags=_clean_tags(list(spec.tags), field=f"prompts[{position}].tags"),
-                )
-                if spec.asset is not None:
-                    saved = default_storage.save(
-                        media_random_name(spec.asset), ContentFile(spec.asset.data)
-                    )
-                    stored.append(saved)
-                    row.asset.name = saved
-                    row.asset_kind = spec.asset.kind
-                    row.asset_content_type = spec.asset.content_type
-                rows.append(row)
-            Prompt.objects.bulk_create(rows)
-    except BaseException:
-        for name_ in stored:
-            default_storage.delete(name_)
-        raise
+            if spec.asset is not None:
+                row.asset.name = media_store(spec.asset)
+                row.asset_kind = spec.asset.kind
+                row.asset_content_type = spec.asset.content_type
+            rows.append(row)
+        Prompt.objects.bulk_create(rows)
     return benchmark
 
 

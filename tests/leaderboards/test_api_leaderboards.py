@@ -225,3 +225,27 @@ def test_it_refuses_a_prompt_asset_named_as_a_path(api, owner):
         "bad_filename",
     )
     assert not Prompt.objects.exists()
+
+
+def test_a_failure_after_the_benchmark_is_created_removes_its_asset_files(owner):
+    from django.core.files.storage import default_storage
+    from django.db import transaction
+
+    from evaluation.media import media_inspect, media_removed_on_error
+    from leaderboards.services import PromptSpec, benchmark_create
+
+    stored: list[str] = []
+
+    def create_then_fail() -> None:
+        asset = media_inspect(png_upload("hat.png"), filename="hat.png")
+        benchmark = benchmark_create(
+            owner=owner, name="Edits", prompts=[PromptSpec(text="add a hat", asset=asset)]
+        )
+        stored.append(Prompt.objects.get(benchmark=benchmark).asset.name)
+        raise RuntimeError("the caller's transaction fails after the benchmark was made")
+
+    with pytest.raises(RuntimeError), media_removed_on_error(), transaction.atomic():
+        create_then_fail()
+    assert stored
+    assert not Benchmark.objects.filter(name="Edits").exists()
+    assert not default_storage.exists(stored[0])
