@@ -9,13 +9,12 @@ race two real requests on PostgreSQL.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from config.errors import Conflict
 from evaluation.models import Model, Output, Vote
@@ -23,6 +22,7 @@ from evaluation.services import model_submit, submissions
 from leaderboards.models import Prompt
 from tests.conftest import client_for
 from tests.factories import PROMPTS, make_leaderboard, make_models, named_file, png_bytes
+from tests.threads import in_threads
 
 
 def assert_refused(table: Any, /, **fields: Any) -> None:
@@ -141,26 +141,6 @@ def both_past_the_checks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(submissions, "media_inspect", held)
 
 
-def in_two_threads(work: Callable[[int], Any]) -> list[Any]:
-    """Run `work(0)` and `work(1)` at once; return their results or exceptions."""
-    results: list[Any] = [None, None]
-
-    def run(k: int) -> None:
-        try:
-            results[k] = work(k)
-        except Exception as exc:  # the test must see it
-            results[k] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(k,)) for k in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
-
-
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_two_simultaneous_uploads_of_one_name_make_one_model(owner, monkeypatch):
@@ -176,7 +156,7 @@ def test_two_simultaneous_uploads_of_one_name_make_one_model(owner, monkeypatch)
             media=[named_file(png_bytes(color, (8, 8 + k)), "a.png") for color in ("red", "blue")],
         )
 
-    results = in_two_threads(submit)
+    results = in_threads(2, submit)
     made = [r for r in results if isinstance(r, Model)]
     lost = [r for r in results if not isinstance(r, Model)]
     assert len(made) == 1, results
@@ -210,7 +190,7 @@ def uploads_at_once(
             headers={"Idempotency-Key": key},
         )
 
-    return in_two_threads(upload)
+    return in_threads(2, upload)
 
 
 @pytest.mark.services

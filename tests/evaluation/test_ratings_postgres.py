@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.core.cache import cache
-from django.db import connection
 from django.db.models import F, Sum
 
 from config.celery import app as celery_app
@@ -22,30 +20,9 @@ from evaluation.models import PairCount, RatingSnapshot, Vote
 from evaluation.selectors import snapshot_latest
 from evaluation.services.ratings import ratings_recompute
 from tests.rating.boards import add_votes, board, random_votes
+from tests.threads import in_threads
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
-
-
-def in_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
-    """Run `work(k)` in `count` threads released at once; return results or exceptions."""
-    start = threading.Barrier(count)
-    results: list[Any] = [None] * count
-
-    def run(k: int) -> None:
-        try:
-            start.wait()
-            results[k] = work(k)
-        except Exception as exc:  # the test must see it
-            results[k] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(k,)) for k in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def counted_total(leaderboard: Any) -> int:
