@@ -206,9 +206,9 @@ def wait_ready(base: str) -> None:
 class Session:
     """A voter's cookies and CSRF token, sent as plain headers.
 
-    httpx's cookie jar costs about half a millisecond of CPU per request (it copies the jar
-    and runs the cookie policy on every request and response), on the cores the server
-    shares, which the bare client, holding no cookies, never pays. A browser keeps its cookies
+    httpx's cookie jar copies itself and runs the cookie policy on every request and
+    response, on the cores the server shares, which the bare client, holding no cookies,
+    never pays (see the README for what it cost). A browser keeps its cookies
     on its own machine. So each voter takes the jar's cookies into a header once, after
     opening the voting page, and folds in any cookie a later answer sets.
     """
