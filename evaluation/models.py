@@ -170,7 +170,12 @@ class Vote(models.Model):
                 condition=Q(counted=True) & ~Q(excluded=""),
                 name="vote_to_uncount",
             ),
-            models.Index(fields=["count_batch"], name="vote_count_batch"),
+            # New votes have no batch and stay out of it until the rater counts them.
+            models.Index(
+                fields=["count_batch"],
+                condition=Q(count_batch__isnull=False),
+                name="vote_count_batch",
+            ),
             models.Index(
                 fields=["leaderboard", "excluded"],
                 condition=~Q(excluded=""),

@@ -89,16 +89,29 @@ class GoldMatchup(models.Model):
 class Matchup(models.Model):
     """Two outputs of one prompt from two different models, issued to one voter."""
 
-    leaderboard = models.ForeignKey(Leaderboard, on_delete=models.CASCADE, related_name="matchups")
+    # Every index here is written twice per vote (the matchup is inserted, then closed, and
+    # closing moves it out of `matchup_open`, so the update cannot be HOT): the board and the
+    # voter are found through the composite indexes they lead, a gold check through a partial
+    # index that plain matchups stay out of.
+    leaderboard = models.ForeignKey(
+        Leaderboard, on_delete=models.CASCADE, related_name="matchups", db_index=False
+    )
     prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="matchups")
     left = models.ForeignKey(Output, on_delete=models.CASCADE, related_name="+")
     right = models.ForeignKey(Output, on_delete=models.CASCADE, related_name="+")
     # The pair of model ids, smaller first: lets the database refuse showing a voter a pair twice.
     model_low = models.BigIntegerField()
     model_high = models.BigIntegerField()
-    voter = models.ForeignKey(Voter, on_delete=models.CASCADE, related_name="matchups")
+    voter = models.ForeignKey(
+        Voter, on_delete=models.CASCADE, related_name="matchups", db_index=False
+    )
     gold = models.ForeignKey(
-        GoldMatchup, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        GoldMatchup,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     issued_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
@@ -127,6 +140,7 @@ class Matchup(models.Model):
                 condition=Q(closed_at__isnull=True),
                 name="matchup_open",
             ),
+            models.Index(fields=["gold"], condition=Q(gold__isnull=False), name="matchup_gold"),
         ]
 
     def __str__(self) -> str:
