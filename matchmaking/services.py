@@ -141,9 +141,16 @@ def matchup_issue(
     """
     now = now or timezone.now()
     rng = rng or random.Random()
+    roll = rng.random()  # whether this request may bring a gold check (`_gold_issue`)
+    popped: tuple[list[Candidate], int] | None = None
+    if connection.vendor == "postgresql" and not _gold_possible(roll):
+        offered, popped = _offered(leaderboard, voter=voter, now=now)
+        if offered is not None:
+            return offered
     # Popped before anything else so that one round trip can tell whether the voter has an
     # open matchup, whether they have seen the popped pairs, and what the pairs would show.
-    popped = queue.queue_pop(leaderboard.pk, count=1)
+    if popped is None:
+        popped = queue.queue_pop(leaderboard.pk, count=1)
     head = popped[0] if popped is not None else []
     history = voter_history(
         voter=voter,
@@ -157,7 +164,7 @@ def matchup_issue(
         # The open matchup again: a reload cannot be used to skip a pair.
         queue.queue_push_back(leaderboard.pk, head)
         return Issued(_matchup_shown(history.open_id))
-    gold = _gold_issue(leaderboard=leaderboard, voter=voter, now=now, rng=rng)
+    gold = _gold_issue(leaderboard=leaderboard, voter=voter, now=now, rng=rng, roll=roll)
     if gold is not None:
         queue.queue_push_back(leaderboard.pk, head)
         return Issued(gold)
@@ -196,6 +203,49 @@ def matchup_issue(
         # Taken by a concurrent request of this voter: try another pair.
         seen.add(candidate.pair)
     return Issued(None, "all_seen")
+
+
+def _offered(
+    leaderboard: Leaderboard, *, voter: Voter, now: datetime
+) -> tuple[Issued | None, tuple[list[Candidate], int] | None]:
+    """The common case of `matchup_issue` on PostgreSQL: the queue's head candidate issued in
+    one statement (`statements.matchup_offer`), or the voter's open matchup again.
+
+    One Redis round trip and one to the database, where the general way makes two to the
+    database. Without an answer it takes the general way: with Redis down, or a stale
+    candidate (dropped), or one the voter was shown before (put back for the next voter);
+    or, with the empty pop returned so that it is not made twice, an empty queue.
+    """
+    popped = queue.queue_pop(leaderboard.pk, count=1)
+    if popped is None:
+        return None, None
+    candidates, left = popped
+    if left < _option("VERSUS_QUEUE_LOW", 50):
+        queue_refill_soon(leaderboard.pk)
+    if not candidates:
+        return None, popped
+    candidate = candidates[0]
+    try:
+        offer = statements.matchup_offer(
+            leaderboard=leaderboard,
+            voter_id=voter.pk,
+            candidate=candidate,
+            now=now,
+            expires_at=now + matchup_ttl(),
+        )
+    except IntegrityError:
+        queue.queue_push_back(leaderboard.pk, [candidate])
+        if not Voter.objects.filter(pk=voter.pk).exists():
+            raise VoterUnknown(f"voter {voter.pk} does not exist", code="voter_unknown") from None
+        raise
+    if offer.matchup is not None:
+        return Issued(offer.matchup), None
+    if offer.valid:
+        queue.queue_push_back(leaderboard.pk, [candidate])
+    if offer.open_id is not None:
+        # The open matchup again: a reload cannot be used to skip a pair.
+        return Issued(_matchup_shown(offer.open_id)), None
+    return None, None
 
 
 def _matchup_shown(matchup_id: int) -> Matchup:
@@ -367,14 +417,22 @@ NEWCOMER_GOLD_SHARE = 0.25
 """The chance of a gold check for a voter with fewer than two gold answers, when golds are on."""
 
 
-def _gold_issue(
-    *, leaderboard: Leaderboard, voter: Voter, now: datetime, rng: random.Random
-) -> Matchup | None:
-    """Now and then, a known-answer matchup the voter has not had; more often for newcomers."""
+def _gold_possible(roll: float) -> bool:
+    """Whether a request that drew `roll` (uniform in [0, 1)) may get a gold check: below the
+    gold share it may, and below `NEWCOMER_GOLD_SHARE` if the voter is a newcomer."""
     share = _option("VERSUS_GOLD_SHARE_PERCENT", 5) / 100.0
-    roll = rng.random()
-    if share <= 0 or roll >= max(share, NEWCOMER_GOLD_SHARE):
+    return share > 0 and roll < max(share, NEWCOMER_GOLD_SHARE)
+
+
+def _gold_issue(
+    *, leaderboard: Leaderboard, voter: Voter, now: datetime, rng: random.Random, roll: float
+) -> Matchup | None:
+    """Now and then, a known-answer matchup the voter has not had; more often for newcomers.
+
+    `roll` is the request's draw (`_gold_possible`)."""
+    if not _gold_possible(roll):
         return None
+    share = _option("VERSUS_GOLD_SHARE_PERCENT", 5) / 100.0
     had = Matchup.objects.filter(voter=voter, gold__isnull=False).values("gold_id")
     # A gold check is served under the same rules as any pair: both models still active on
     # this board's benchmark (a deactivated model is never shown again).
