@@ -203,6 +203,27 @@ def wait_ready(base: str) -> None:
     raise RuntimeError("gunicorn did not answer")
 
 
+def wait_settled(groups: dict[str, int], database: str, limit: float = 90.0) -> float:
+    """Wait until every gunicorn and Celery process has finished starting; seconds waited.
+
+    The first worker to answer says nothing of the others: each imports Django, numpy and scipy
+    on its own (about 2.3 s of CPU each here), and on a small machine they are still doing so
+    when the first path starts, which takes CPU from that path's window. Settled means the two
+    groups used under a tenth of a core for two half-second readings in a row.
+    """
+    started = time.perf_counter()
+    quiet = 0
+    before = process_cpu(groups, database)
+    while quiet < 2 and time.perf_counter() - started < limit:
+        time.sleep(0.5)
+        after = process_cpu(groups, database)
+        used = cpu_used(before, after)
+        busy = used.get("gunicorn", 0.0) + used.get("celery", 0.0)
+        quiet = quiet + 1 if busy < 0.05 else 0
+        before = after
+    return time.perf_counter() - started
+
+
 class Session:
     """A voter's cookies and CSRF token, sent as plain headers.
 
@@ -543,6 +564,8 @@ def main() -> None:
     rows = []
     try:
         wait_ready(base)
+        settled = wait_settled(groups, database)
+        print(f"Every server process settled {settled:.1f} s after the first answer.", flush=True)
         for voters in args.voters:
             for kind in args.paths:
                 clear(args.database_url)
