@@ -25,10 +25,16 @@ from rest_framework.views import APIView
 from config.errors import Gone
 from evaluation.models import Output, Vote
 from leaderboards.models import Leaderboard
-from matchmaking.identity import matchup_issue_to, voter_cookie_set, voter_of
+from matchmaking.identity import (
+    board_hint,
+    board_issued,
+    matchup_issue_to,
+    voter_cookie_set,
+    voter_of,
+)
 from matchmaking.models import Matchup
 from matchmaking.selectors import voting_leaderboard_get
-from matchmaking.services import output_report, vote_record
+from matchmaking.services import output_report, vote_record, vote_record_and_offer
 from matchmaking.throttles import VotingRateThrottle
 
 REASON_HEADER = "Versus-Reason"
@@ -188,9 +194,18 @@ class VoteCreate(VotingView):
     def post(self, request: Request, matchup_id: int) -> Response:
         data = VoteIn(data=request.data)
         data.is_valid(raise_exception=True)
-        vote = vote_record(
-            matchup_id=matchup_id, voter=voter_of(request), choice=data.validated_data["choice"]
-        )
+        choice, wants_next = data.validated_data["choice"], data.validated_data["next"]
+        voted = None
+        if wants_next:
+            voted = vote_record_and_offer(
+                matchup_id=matchup_id,
+                voter=voter_of(request),
+                choice=choice,
+                board_hint=board_hint(request),
+            )
+            vote = voted.vote
+        else:
+            vote = vote_record(matchup_id=matchup_id, voter=voter_of(request), choice=choice)
         # The vote is committed: what follows only describes it and serves the next pair.
         leaderboard = vote.leaderboard
         models = None
@@ -203,10 +218,14 @@ class VoteCreate(VotingView):
             "created": vote.created,
             "models": models,
         }
-        if data.validated_data["next"]:
+        if voted is not None:
             body["next"], body["next_reason"] = None, "closed"
             if leaderboard.is_active and leaderboard.is_visible_to(request.user):
-                issued = matchup_issue_to(request, leaderboard)
+                issued = voted.next
+                if issued is None:
+                    issued = matchup_issue_to(request, leaderboard, roll=voted.roll)
+                else:
+                    board_issued(request, leaderboard.pk)
                 if issued.matchup is not None:
                     body["next"] = matchup_payload(issued.matchup, leaderboard)
                 body["next_reason"] = issued.reason

@@ -8,6 +8,12 @@ SameSite settings. It is re-issued, and the voter's ``last_seen`` written, at mo
 `LAST_SEEN_EVERY`, so it lives `SESSION_COOKIE_AGE` past a voter's last visit.
 
 Logged-in users vote as the voter bound to their account, whatever the cookie says.
+
+A second cookie (`BOARD_COOKIE`, plain) names the board of the last matchup a browser was
+issued. It is a hint and nothing more: a vote that asks for the next matchup takes a candidate
+from that board's queue before the vote says which board it is on, so that the vote and the
+next matchup go to the database in one statement. A wrong or forged hint costs only that
+shortcut (the candidate goes back to its queue).
 """
 
 from __future__ import annotations
@@ -32,10 +38,12 @@ from matchmaking.services import (
 )
 
 VOTER_COOKIE = "versus_voter"
+BOARD_COOKIE = "versus_board"
 _SALT = "versus.matchmaking.voter"
 _CACHED = "_versus_voter"
 _PENDING = "_versus_voter_cookie"
 _COOKIE_READ = "_versus_voter_cookie_read"
+_BOARD = "_versus_board"
 
 
 def _http(request: Any) -> Any:
@@ -104,12 +112,30 @@ def voter_of(request: Any, *, renew: bool = False) -> Voter:
     return voter
 
 
+def board_hint(request: Any) -> int | None:
+    """The board named by the request's `BOARD_COOKIE`, or None (absent or malformed)."""
+    raw = _http(request).COOKIES.get(BOARD_COOKIE, "")
+    return int(raw) if raw.isdigit() and 0 < len(raw) < 19 else None
+
+
+def board_issued(request: Any, leaderboard_id: int) -> None:
+    """Record that this request issued a matchup of `leaderboard_id` (see `voter_cookie_set`)."""
+    setattr(_http(request), _BOARD, leaderboard_id)
+
+
 def voter_cookie_set(request: Any, response: Any) -> Any:
-    """Attach a new or refreshed voter cookie to `response`, if this request made one."""
-    value = getattr(_http(request), _PENDING, None)
-    if value is not None:
+    """Attach a new or refreshed voter cookie to `response`, if this request made one, and the
+    board hint when this request issued a matchup of another board than the hint names."""
+    http = _http(request)
+    cookies = {VOTER_COOKIE: getattr(http, _PENDING, None)}
+    board = getattr(http, _BOARD, None)
+    if board is not None and board != board_hint(http):
+        cookies[BOARD_COOKIE] = str(board)
+    for name, value in cookies.items():
+        if value is None:
+            continue
         response.set_cookie(
-            VOTER_COOKIE,
+            name,
             value,
             max_age=settings.SESSION_COOKIE_AGE,
             secure=settings.SESSION_COOKIE_SECURE,
@@ -119,10 +145,18 @@ def voter_cookie_set(request: Any, response: Any) -> Any:
     return response
 
 
-def matchup_issue_to(request: Any, leaderboard: Leaderboard) -> Issued:
+def matchup_issue_to(
+    request: Any, leaderboard: Leaderboard, *, roll: float | None = None
+) -> Issued:
     """`matchup_issue` for the request's voter; a browser whose voter was deleted gets a new
-    voter (and cookie) instead of an error, as a browser with no cookie would."""
+    voter (and cookie) instead of an error, as a browser with no cookie would. `roll` is the
+    request's gold draw when it was made already (`services.vote_record_and_offer`)."""
     try:
-        return matchup_issue(leaderboard=leaderboard, voter=voter_of(request))
+        issued = matchup_issue(leaderboard=leaderboard, voter=voter_of(request), roll=roll)
     except VoterUnknown:
-        return matchup_issue(leaderboard=leaderboard, voter=voter_of(request, renew=True))
+        issued = matchup_issue(
+            leaderboard=leaderboard, voter=voter_of(request, renew=True), roll=roll
+        )
+    if issued.matchup is not None:
+        board_issued(request, leaderboard.pk)
+    return issued

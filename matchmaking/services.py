@@ -127,8 +127,12 @@ def matchup_issue(
     voter: Voter,
     now: datetime | None = None,
     rng: random.Random | None = None,
+    roll: float | None = None,
 ) -> Issued:
     """Give `voter` a matchup of `leaderboard`: their open one, a gold check, or a new pair.
+
+    `roll`, uniform in [0, 1), decides whether a gold check may come (`_gold_possible`);
+    drawn from `rng` when not given.
 
     A new pair comes from the leaderboard's queue (skipping pairs this voter was shown on that
     prompt); when Redis is down or the queue is empty the pair is chosen here, directly, and a
@@ -141,7 +145,8 @@ def matchup_issue(
     """
     now = now or timezone.now()
     rng = rng or random.Random()
-    roll = rng.random()  # whether this request may bring a gold check (`_gold_issue`)
+    if roll is None:
+        roll = rng.random()
     popped: tuple[list[Candidate], int] | None = None
     if connection.vendor == "postgresql" and not _gold_possible(roll):
         offered, popped = _offered(leaderboard, voter=voter, now=now)
@@ -557,6 +562,89 @@ def vote_record(*, matchup_id: int, voter: Voter, choice: str, now: datetime | N
     return vote
 
 
+@dataclass(frozen=True)
+class Voted:
+    """What `vote_record_and_offer` answers."""
+
+    vote: Vote
+    next: Issued | None
+    """The voter's next matchup, issued with the vote; None when the caller must issue it
+    (`matchup_issue`, with `roll`)."""
+    roll: float
+    """The request's gold draw, for `matchup_issue`."""
+
+
+def vote_record_and_offer(
+    *,
+    matchup_id: int,
+    voter: Voter,
+    choice: str,
+    board_hint: int | None,
+    now: datetime | None = None,
+    rng: random.Random | None = None,
+) -> Voted:
+    """`vote_record`, and the voter's next matchup with it when that is the common case.
+
+    On PostgreSQL, with Redis, when the request names the board it was last issued a matchup
+    of (`board_hint`) and this request cannot bring a gold check, a candidate is popped from
+    that board's queue first and the vote and the next matchup are written by one statement
+    (`statements.vote_cast_and_offer`): one round trip to the database and one commit for
+    both. If the vote was on another board, or the candidate is stale, seen or not needed
+    (the voter has another open matchup), the candidate goes back or is dropped as
+    `matchup_issue` would, and the caller issues the next matchup the general way. The vote
+    itself is stored exactly as `vote_record` stores it, refusals included.
+    """
+    rng = rng or random.Random()
+    roll = rng.random()
+    popped = None
+    if (
+        board_hint is not None
+        and choice in Vote.Choice.values
+        and connection.vendor == "postgresql"
+        and not _gold_possible(roll)
+    ):
+        popped = queue.queue_pop(board_hint, count=1)
+    if popped is None or not popped[0]:
+        return Voted(
+            vote_record(matchup_id=matchup_id, voter=voter, choice=choice, now=now), None, roll
+        )
+    assert board_hint is not None
+    candidates, left = popped
+    if left < _option("VERSUS_QUEUE_LOW", 50):
+        queue_refill_soon(board_hint)
+    candidate = candidates[0]
+    now = now or timezone.now()
+    try:
+        cast = statements.vote_cast_and_offer(
+            matchup_id=matchup_id,
+            voter=voter,
+            choice=choice,
+            now=now,
+            excluding=_excluding(),
+            board_id=board_hint,
+            candidate=candidate,
+            expires_at=now + matchup_ttl(),
+        )
+    except Exception:
+        queue.queue_push_back(board_hint, [candidate])
+        raise
+    if cast is None:
+        # Not a plain vote on an open matchup of this voter: the checked way says why.
+        queue.queue_push_back(board_hint, [candidate])
+        with transaction.atomic():
+            vote = _vote_record_checked(matchup_id=matchup_id, voter=voter, choice=choice, now=now)
+        return Voted(vote, None, roll)
+    vote, offer = cast
+    _ratings_refresh_after_commit(vote.leaderboard_id)
+    if offer is None or (offer.matchup is None and offer.valid) or not vote.leaderboard.is_public:
+        queue.queue_push_back(board_hint, [candidate])
+    if offer is not None and offer.matchup is not None:
+        return Voted(vote, Issued(offer.matchup), roll)
+    if offer is not None and offer.open_id is not None:
+        return Voted(vote, Issued(_matchup_shown(offer.open_id)), roll)
+    return Voted(vote, None, roll)
+
+
 def _vote_cast(*, matchup_id: int, voter: Voter, choice: str, now: datetime) -> Vote | None:
     """The short way of `vote_record`: None, having changed nothing, unless the matchup is
     this voter's, open, unexpired, no gold check, and on an active leaderboard.
@@ -571,9 +659,7 @@ def _vote_cast(*, matchup_id: int, voter: Voter, choice: str, now: datetime) -> 
             voter=voter,
             choice=choice,
             now=now,
-            excluding=statements.Excluding(
-                trust_threshold=trust_threshold(), min_view_ms=min_view_ms()
-            ),
+            excluding=_excluding(),
         )
         if vote is not None:
             _ratings_refresh_after_commit(vote.leaderboard_id)
@@ -761,6 +847,11 @@ def output_report(
         matchup.closed_at = now
         matchup.save(update_fields=["closed_at"])
     return report
+
+
+def _excluding() -> statements.Excluding:
+    """The settings `statements` decides a plain vote's `excluded` by."""
+    return statements.Excluding(trust_threshold=trust_threshold(), min_view_ms=min_view_ms())
 
 
 def trust_threshold() -> float:

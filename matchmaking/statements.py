@@ -212,12 +212,11 @@ class Excluding:
     min_view_ms: int
 
 
-@cache
-def _vote_cast_sql() -> str:
-    """`vote_cast`'s statement, built once: named parameters, table names from the models."""
+def _vote_ctes() -> str:
+    """The CTEs `claim`, `facts` and `cast_vote` that close the matchup and store the vote."""
     inserted = ", ".join(Vote._meta.get_field(name).column for name in _VOTE_COLUMNS)
     return f"""
-        WITH claim AS ({_CLAIM}
+        claim AS ({_CLAIM}
           RETURNING id, leaderboard_id, prompt_id, left_id, right_id, voter_id, issued_at
         ), facts AS (
           SELECT c.id, c.leaderboard_id, c.prompt_id, c.voter_id,
@@ -240,15 +239,73 @@ def _vote_cast_sql() -> str:
           FROM facts f
           RETURNING id, leaderboard_id, prompt_id, left_model_id, right_model_id, view_ms,
             excluded
-        )
-        SELECT x.id, x.prompt_id, x.left_model_id, lm.name, x.right_model_id, rm.name,
-          x.view_ms, x.excluded, {_board_columns()}
-        FROM cast_vote x
-        JOIN {MODEL} lm ON lm.id = x.left_model_id
-        JOIN {MODEL} rm ON rm.id = x.right_model_id
-        JOIN {LEADERBOARD} l ON l.id = x.leaderboard_id
-        JOIN {BENCHMARK} b ON b.id = l.benchmark_id
-    """
+        )"""
+
+
+def _vote_columns() -> str:
+    """What the vote's answer reads, from `cast_vote x` and the joins of `_vote_joins`."""
+    return (
+        "x.id, x.prompt_id, x.left_model_id, lm.name, x.right_model_id, rm.name, x.view_ms, "
+        f"x.excluded, {_board_columns()}"
+    )
+
+
+_VOTE_JOINS = f"""
+    FROM cast_vote x
+    JOIN {MODEL} lm ON lm.id = x.left_model_id
+    JOIN {MODEL} rm ON rm.id = x.right_model_id
+    JOIN {LEADERBOARD} l ON l.id = x.leaderboard_id
+    JOIN {BENCHMARK} b ON b.id = l.benchmark_id
+"""
+
+
+@cache
+def _vote_cast_sql() -> str:
+    """`vote_cast`'s statement, built once: named parameters, table names from the models."""
+    return f"WITH {_vote_ctes()} SELECT {_vote_columns()} {_VOTE_JOINS}"
+
+
+def _vote_params(
+    *, matchup_id: int, voter: Voter, choice: str, now: datetime, excluding: Excluding
+) -> dict[str, Any]:
+    return {
+        "now": _when(now),
+        "matchup": matchup_id,
+        "voter": voter.pk,
+        "choice": choice,
+        "threshold": excluding.trust_threshold,
+        "min_view_ms": excluding.min_view_ms,
+        "flagged": str(Vote.Excluded.FLAGGED),
+        "low_trust": str(Vote.Excluded.LOW_TRUST),
+        "too_fast": str(Vote.Excluded.TOO_FAST),
+        "counted": str(Vote.Excluded.COUNTED),
+    }
+
+
+VOTE_WIDTH = 8
+"""Columns of `_vote_columns` before the board's."""
+
+
+def _vote_from(
+    row: Sequence[Any], *, matchup_id: int, voter: Voter, choice: str, now: datetime
+) -> Vote:
+    """The stored vote, as `vote_cast` answers it, from a row of `_vote_columns`."""
+    vote_id, prompt_id, left, left_name, right, right_name, view_ms, excluded = row[:VOTE_WIDTH]
+    vote = Vote(
+        matchup_id=matchup_id,
+        leaderboard=_board(row[VOTE_WIDTH:]),
+        prompt_id=prompt_id,
+        left_model=_named_model(left, left_name),
+        right_model=_named_model(right, right_name),
+        choice=choice,
+        voter=voter,
+        created=now,
+        view_ms=view_ms,
+        excluded=excluded,
+    )
+    vote.pk = vote_id
+    vote._state.adding, vote._state.db = False, connection.alias
+    return vote
 
 
 def vote_cast(
@@ -263,39 +320,15 @@ def vote_cast(
     out of the ratings by the rule of `services._vote_excluded`, written here in SQL (a test
     compares the two), and its view time as `services._view_ms` counts it.
     """
-    params = {
-        "now": _when(now),
-        "matchup": matchup_id,
-        "voter": voter.pk,
-        "choice": choice,
-        "threshold": excluding.trust_threshold,
-        "min_view_ms": excluding.min_view_ms,
-        "flagged": str(Vote.Excluded.FLAGGED),
-        "low_trust": str(Vote.Excluded.LOW_TRUST),
-        "too_fast": str(Vote.Excluded.TOO_FAST),
-        "counted": str(Vote.Excluded.COUNTED),
-    }
+    params = _vote_params(
+        matchup_id=matchup_id, voter=voter, choice=choice, now=now, excluding=excluding
+    )
     with connection.cursor() as cursor:
         cursor.execute(_vote_cast_sql(), params)
         row = cursor.fetchone()
     if row is None:
         return None
-    vote_id, prompt_id, left, left_name, right, right_name, view_ms, excluded = row[:8]
-    vote = Vote(
-        matchup_id=matchup_id,
-        leaderboard=_board(row[8:]),
-        prompt_id=prompt_id,
-        left_model=_named_model(left, left_name),
-        right_model=_named_model(right, right_name),
-        choice=choice,
-        voter=voter,
-        created=now,
-        view_ms=view_ms,
-        excluded=excluded,
-    )
-    vote.pk = vote_id
-    vote._state.adding, vote._state.db = False, connection.alias
-    return vote
+    return _vote_from(row, matchup_id=matchup_id, voter=voter, choice=choice, now=now)
 
 
 def vote_insert(vote: Vote) -> None:
@@ -466,47 +499,59 @@ class Offer:
     """The new matchup, its outputs and prompt loaded as a voter is shown them."""
     valid: bool
     """Whether the candidate's outputs still belong to active models of the board's benchmark
-    on one allowed prompt (`services._still_valid`'s rule). Valid, with no open matchup and
-    no new one: the voter was already shown this pair on this prompt."""
+    on one prompt the board's tags allow (`services._still_valid`'s rule). Valid, with no
+    open matchup and no new one: the voter was already shown this pair on this prompt."""
 
 
-@cache
-def _offer_sql() -> str:
-    """`matchup_offer`'s statement, built once."""
+def _tags(column: str) -> str:
+    """A leaderboard's JSON list of tags as a text array (empty for anything but a list)."""
+    return (
+        f"ARRAY(SELECT jsonb_array_elements_text(CASE WHEN jsonb_typeof({column}) = 'array' "
+        f"THEN {column} ELSE '[]'::jsonb END))"
+    )
+
+
+_OFFER_WIDTH = 2 + 2 * len(_OUTPUT_FIELDS) + len(_PROMPT_FIELDS)
+"""Columns of `_offer_columns`: the open matchup, the new one, both outputs, the prompt."""
+
+
+def _offer_ctes(*, gate: str, skip: str) -> str:
+    """The CTEs `offer_board`, `open_one`, `shown` and `issued` that issue a queued candidate
+    of board ``%(board)s`` to ``%(voter)s``: nothing when `gate` is false on the board row
+    ``l``, or the voter has an open matchup there (other than `skip`), or the candidate is no
+    longer valid; the unique constraint skips a pair the voter was shown."""
     inserted = ", ".join(Matchup._meta.get_field(name).column for name in _MATCHUP_COLUMNS)
-    out_cols = [Output._meta.get_field(n).column for n in _OUTPUT_FIELDS]
-    prompt_cols = [Prompt._meta.get_field(n).column for n in _PROMPT_FIELDS]
-    selected = ", ".join(
-        [f"lo.{c} AS l_{c}" for c in out_cols]
-        + [f"ro.{c} AS r_{c}" for c in out_cols]
-        + [f"p.{c} AS p_{c}" for c in prompt_cols]
-    )
-    shown_cols = ", ".join(
-        [f"s.l_{c}" for c in out_cols]
-        + [f"s.r_{c}" for c in out_cols]
-        + [f"s.p_{c}" for c in prompt_cols]
-    )
+    selected = ", ".join(f"{table}.{column} AS {name}" for table, column, name in _shown())
     return f"""
-        WITH open_one AS (
+        offer_board AS MATERIALIZED (
+          SELECT l.id, l.benchmark_id, {_tags("l.included_tags")} AS included,
+            {_tags("l.excluded_tags")} AS excluded
+          FROM {LEADERBOARD} l WHERE l.id = %(board)s::bigint AND {gate}
+        ), open_one AS (
           SELECT m.id FROM {MATCHUP} m
-          WHERE m.voter_id = %(voter)s AND m.leaderboard_id = %(board)s
-            AND m.closed_at IS NULL AND m.expires_at > %(now)s
+          WHERE m.voter_id = %(voter)s::bigint AND m.leaderboard_id = %(board)s::bigint
+            AND m.closed_at IS NULL AND m.expires_at > %(now)s {skip}
           ORDER BY m.issued_at DESC, m.id DESC LIMIT 1
-        ), shown AS (
+        ), lo AS MATERIALIZED (
+          SELECT o.* FROM {OUTPUT} o WHERE o.id = %(left)s::bigint
+        ), ro AS MATERIALIZED (
+          SELECT o.* FROM {OUTPUT} o WHERE o.id = %(right)s::bigint
+        ), p AS MATERIALIZED (
+          SELECT q.* FROM {PROMPT} q WHERE q.id = %(prompt)s::bigint
+        ), shown AS MATERIALIZED (
+          -- Each row looked up by its primary key alone (the CTEs above), so that no
+          -- estimate can send the planner through all the models or outputs of a board.
           SELECT {selected}
-          FROM {OUTPUT} lo
-          JOIN {OUTPUT} ro ON ro.id = %(right)s
-          JOIN {MODEL} lm ON lm.id = lo.model_id
-          JOIN {MODEL} rm ON rm.id = ro.model_id
-          JOIN {PROMPT} p ON p.id = %(prompt)s
-          WHERE lo.id = %(left)s AND lo.prompt_id = p.id AND ro.prompt_id = p.id
-            AND lm.is_active AND rm.is_active
-            AND lm.benchmark_id = %(benchmark)s AND rm.benchmark_id = %(benchmark)s
-            AND LEAST(lo.model_id, ro.model_id) = %(low)s
-            AND GREATEST(lo.model_id, ro.model_id) = %(high)s AND %(low)s < %(high)s
-            AND (cardinality(%(included)s::text[]) = 0
-                 OR jsonb_exists_any(p.tags::jsonb, %(included)s::text[]))
-            AND NOT jsonb_exists_any(p.tags::jsonb, %(excluded)s::text[])
+          FROM offer_board ob, lo, ro, p
+          WHERE lo.prompt_id = p.id AND ro.prompt_id = p.id
+            AND LEAST(lo.model_id, ro.model_id) = %(low)s::bigint
+            AND GREATEST(lo.model_id, ro.model_id) = %(high)s::bigint
+            AND %(low)s::bigint < %(high)s::bigint
+            AND 2 = (SELECT count(*) FROM {MODEL} md
+                     WHERE md.id IN (%(low)s::bigint, %(high)s::bigint)
+                       AND md.is_active AND md.benchmark_id = ob.benchmark_id)
+            AND (cardinality(ob.included) = 0 OR jsonb_exists_any(p.tags, ob.included))
+            AND NOT jsonb_exists_any(p.tags, ob.excluded)
         ), issued AS (
           INSERT INTO {MATCHUP} ({inserted})
           SELECT %(board)s, %(prompt)s, %(left)s, %(right)s, %(low)s, %(high)s, %(voter)s,
@@ -514,10 +559,83 @@ def _offer_sql() -> str:
           FROM shown WHERE NOT EXISTS (SELECT 1 FROM open_one)
           ON CONFLICT DO NOTHING
           RETURNING id
-        )
-        SELECT (SELECT id FROM open_one), (SELECT id FROM issued), {shown_cols}
-        FROM (SELECT 1) AS one LEFT JOIN shown s ON TRUE
-    """
+        )"""
+
+
+def _shown() -> list[tuple[str, str, str]]:
+    """(table, column, name in `shown`) of what a voter is shown: both outputs, the prompt."""
+    out_cols = [Output._meta.get_field(n).column for n in _OUTPUT_FIELDS]
+    prompt_cols = [Prompt._meta.get_field(n).column for n in _PROMPT_FIELDS]
+    return (
+        [("lo", c, f"l_{c}") for c in out_cols]
+        + [("ro", c, f"r_{c}") for c in out_cols]
+        + [("p", c, f"p_{c}") for c in prompt_cols]
+    )
+
+
+def _offer_columns() -> str:
+    """What `_offer_from` reads: the open matchup, the new one, and `shown s`."""
+    shown = ", ".join(f"s.{name}" for _, _, name in _shown())
+    return f"(SELECT id FROM open_one), (SELECT id FROM issued), {shown}"
+
+
+@cache
+def _offer_sql() -> str:
+    """`matchup_offer`'s statement, built once."""
+    return f"""WITH {_offer_ctes(gate="TRUE", skip="")}
+        SELECT {_offer_columns()} FROM (SELECT 1) AS one LEFT JOIN shown s ON TRUE"""
+
+
+def _offer_params(
+    *, board_id: int, voter_id: int, candidate: Any, now: datetime, expires_at: datetime
+) -> dict[str, Any]:
+    return {
+        "voter": voter_id,
+        "board": board_id,
+        "now": _when(now),
+        "expires": _when(expires_at),
+        "prompt": candidate.prompt_id,
+        "left": candidate.left_output_id,
+        "right": candidate.right_output_id,
+        "low": candidate.model_low,
+        "high": candidate.model_high,
+    }
+
+
+def _offer_from(
+    row: Sequence[Any],
+    *,
+    leaderboard: Leaderboard,
+    voter_id: int,
+    candidate: Any,
+    now: datetime,
+    expires_at: datetime,
+) -> Offer:
+    """The `Offer` in a row of `_offer_columns`."""
+    open_id, new_id = row[0], row[1]
+    width = len(_OUTPUT_FIELDS)
+    left_row, right_row = row[2 : 2 + width], row[2 + width : 2 + 2 * width]
+    valid = left_row[0] is not None
+    if new_id is None:
+        return Offer(open_id=open_id, matchup=None, valid=valid)
+    prompt = _instance(Prompt, _PROMPT_FIELDS, row[2 + 2 * width : _OFFER_WIDTH])
+    left = _instance(Output, _OUTPUT_FIELDS, left_row)
+    right = _instance(Output, _OUTPUT_FIELDS, right_row)
+    left.prompt = right.prompt = prompt
+    matchup = Matchup(
+        leaderboard=leaderboard,
+        prompt=prompt,
+        left=left,
+        right=right,
+        model_low=candidate.model_low,
+        model_high=candidate.model_high,
+        voter_id=voter_id,
+        issued_at=now,
+        expires_at=expires_at,
+    )
+    matchup.pk = int(new_id)
+    matchup._state.adding, matchup._state.db = False, connection.alias
+    return Offer(open_id=None, matchup=matchup, valid=True)
 
 
 def matchup_offer(
@@ -536,44 +654,87 @@ def matchup_offer(
     skips a pair the voter was shown before (ON CONFLICT DO NOTHING). A voter row that is gone
     raises IntegrityError. One statement is atomic: no BEGIN or COMMIT.
     """
-    params = {
-        "voter": voter_id,
-        "board": leaderboard.pk,
-        "benchmark": leaderboard.benchmark_id,
-        "now": _when(now),
-        "expires": _when(expires_at),
-        "prompt": candidate.prompt_id,
-        "left": candidate.left_output_id,
-        "right": candidate.right_output_id,
-        "low": candidate.model_low,
-        "high": candidate.model_high,
-        "included": [str(tag) for tag in leaderboard.included_tags or []],
-        "excluded": [str(tag) for tag in leaderboard.excluded_tags or []],
-    }
     with connection.cursor() as cursor:
-        cursor.execute(_offer_sql(), params)
+        cursor.execute(
+            _offer_sql(),
+            _offer_params(
+                board_id=leaderboard.pk,
+                voter_id=voter_id,
+                candidate=candidate,
+                now=now,
+                expires_at=expires_at,
+            ),
+        )
         row = cursor.fetchone()
-    open_id, new_id = row[0], row[1]
-    width = len(_OUTPUT_FIELDS)
-    left_row, right_row = row[2 : 2 + width], row[2 + width : 2 + 2 * width]
-    valid = left_row[0] is not None
-    if new_id is None:
-        return Offer(open_id=open_id, matchup=None, valid=valid)
-    prompt = _instance(Prompt, _PROMPT_FIELDS, row[2 + 2 * width :])
-    left = _instance(Output, _OUTPUT_FIELDS, left_row)
-    right = _instance(Output, _OUTPUT_FIELDS, right_row)
-    left.prompt = right.prompt = prompt
-    matchup = Matchup(
+    return _offer_from(
+        row,
         leaderboard=leaderboard,
-        prompt=prompt,
-        left=left,
-        right=right,
-        model_low=candidate.model_low,
-        model_high=candidate.model_high,
         voter_id=voter_id,
-        issued_at=now,
+        candidate=candidate,
+        now=now,
         expires_at=expires_at,
     )
-    matchup.pk = int(new_id)
-    matchup._state.adding, matchup._state.db = False, connection.alias
-    return Offer(open_id=None, matchup=matchup, valid=True)
+
+
+@cache
+def _vote_and_offer_sql() -> str:
+    """`vote_cast_and_offer`'s statement, built once."""
+    # Only on the board voted on, and only a public one: whether a private board is still
+    # visible to the voter is the caller's question, asked before any matchup is written.
+    gate = f"""EXISTS (SELECT 1 FROM cast_vote c WHERE c.leaderboard_id = l.id)
+        AND EXISTS (SELECT 1 FROM {BENCHMARK} pb WHERE pb.id = l.benchmark_id AND pb.is_public)"""
+    return f"""WITH {_vote_ctes()}, {_offer_ctes(gate=gate, skip="AND m.id <> %(matchup)s")}
+        SELECT {_offer_columns()}, {_vote_columns()} {_VOTE_JOINS} LEFT JOIN shown s ON TRUE"""
+
+
+def vote_cast_and_offer(
+    *,
+    matchup_id: int,
+    voter: Voter,
+    choice: str,
+    now: datetime,
+    excluding: Excluding,
+    board_id: int,
+    candidate: Any,
+    expires_at: datetime,
+) -> tuple[Vote, Offer | None] | None:
+    """PostgreSQL only: `vote_cast`, and the voter's next matchup from a candidate of board
+    `board_id`'s queue (`matchup_offer`), in one statement: one round trip and one commit.
+
+    None when the matchup cannot be claimed (nothing changed). The offer is None when the
+    vote was on another board, which then writes no matchup: the candidate was popped on a
+    guess of the voter's board. A private board gets no offer either (not valid, nothing
+    written): the caller checks it is still visible to the voter first. The matchup being
+    voted on does not count as open.
+    """
+    params = _vote_params(
+        matchup_id=matchup_id, voter=voter, choice=choice, now=now, excluding=excluding
+    )
+    params.update(
+        _offer_params(
+            board_id=board_id,
+            voter_id=voter.pk,
+            candidate=candidate,
+            now=now,
+            expires_at=expires_at,
+        )
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(_vote_and_offer_sql(), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    vote = _vote_from(
+        row[_OFFER_WIDTH:], matchup_id=matchup_id, voter=voter, choice=choice, now=now
+    )
+    if vote.leaderboard_id != board_id:
+        return vote, None
+    offer = _offer_from(
+        row,
+        leaderboard=vote.leaderboard,
+        voter_id=voter.pk,
+        candidate=candidate,
+        now=now,
+        expires_at=expires_at,
+    )
+    return vote, offer
