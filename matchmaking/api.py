@@ -17,6 +17,7 @@ from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.permissions import SAFE_METHODS, AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -34,7 +35,13 @@ from matchmaking.identity import (
 )
 from matchmaking.models import Matchup
 from matchmaking.selectors import voting_leaderboard_get
-from matchmaking.services import output_report, vote_record, vote_record_and_offer
+from matchmaking.services import (
+    OfferRide,
+    offer_ride,
+    output_report,
+    vote_record,
+    vote_record_and_offer,
+)
 from matchmaking.throttles import VotingRateThrottle
 
 REASON_HEADER = "Versus-Reason"
@@ -182,8 +189,34 @@ class VoteOut(serializers.Serializer):
     )
 
 
+_VOTE_IN = "_versus_vote_in"
+_RIDE = "_versus_offer_ride"
+
+
 class VoteCreate(VotingView):
     throttle_scope = "vote"
+
+    def limit_rider(self, request: Request) -> OfferRide | None:
+        """For a valid vote that asks for the next matchup, the pop of its candidate, sent
+        with the rate limits (`throttles`): one Redis round trip for both."""
+        try:
+            data = self._vote_in(request)
+        except (ValidationError, ParseError):
+            return None  # the view answers 400 when it reads the body again
+        ride = offer_ride(board_hint=board_hint(request)) if data["next"] else None
+        setattr(request._request, _RIDE, ride)
+        return ride
+
+    @staticmethod
+    def _vote_in(request: Request) -> dict[str, Any]:
+        """The valid body (validated once per request), or ValidationError."""
+        cached = getattr(request._request, _VOTE_IN, None)
+        if cached is None:
+            data = VoteIn(data=request.data)
+            data.is_valid(raise_exception=True)
+            cached = data.validated_data
+            setattr(request._request, _VOTE_IN, cached)
+        return cached
 
     @extend_schema(
         operation_id="matchup_vote",
@@ -192,17 +225,23 @@ class VoteCreate(VotingView):
         responses={201: VoteOut},
     )
     def post(self, request: Request, matchup_id: int) -> Response:
-        data = VoteIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        choice, wants_next = data.validated_data["choice"], data.validated_data["next"]
+        data = self._vote_in(request)
+        choice, wants_next = data["choice"], data["next"]
         voted = None
         if wants_next:
-            voted = vote_record_and_offer(
-                matchup_id=matchup_id,
-                voter=voter_of(request),
-                choice=choice,
-                board_hint=board_hint(request),
-            )
+            ride = getattr(request._request, _RIDE, None)
+            try:
+                voted = vote_record_and_offer(
+                    matchup_id=matchup_id,
+                    voter=voter_of(request),
+                    choice=choice,
+                    board_hint=board_hint(request),
+                    ride=ride,
+                )
+            except BaseException:
+                if ride is not None:
+                    ride.give_back()  # a pop the service did not get to
+                raise
             vote = voted.vote
         else:
             vote = vote_record(matchup_id=matchup_id, voter=voter_of(request), choice=choice)

@@ -138,6 +138,36 @@ def queue_pop(leaderboard_id: int, *, count: int) -> tuple[list[Candidate], int]
     return candidates, int(left)
 
 
+@dataclass
+class Ride:
+    """A pop of one candidate from a board's queue, sent in another pipeline (the rate
+    limits', see `throttles`) to save its own round trip: `add` puts the commands in,
+    `take` reads their answers, `give_back` returns an unused candidate to the head."""
+
+    leaderboard_id: int
+    popped: tuple[list[Candidate], int] | None = None
+    """As `queue_pop` answers, once taken; None until then (or if the pipeline failed)."""
+
+    def add(self, pipe: Any) -> int:
+        """Queue the pop's commands on `pipe`; how many answers they give."""
+        pipe.lpop(queue_key(self.leaderboard_id), 1)
+        pipe.llen(queue_key(self.leaderboard_id))
+        return 2
+
+    def take(self, answers: list[Any]) -> None:
+        raw, left = answers
+        self.popped = (
+            [c for c in (Candidate.decode(item) for item in raw or []) if c is not None],
+            int(left),
+        )
+
+    def give_back(self) -> None:
+        """Return what was popped and not used (a request refused after the pop)."""
+        if self.popped is not None:
+            queue_push_back(self.leaderboard_id, self.popped[0])
+            self.popped = ([], self.popped[1])
+
+
 def queue_push_back(leaderboard_id: int, candidates: list[Candidate]) -> None:
     """Return unused candidates to the head, in their order, for the next voter."""
     client = redis_client()

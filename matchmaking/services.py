@@ -574,6 +574,24 @@ class Voted:
     """The request's gold draw, for `matchup_issue`."""
 
 
+@dataclass
+class OfferRide(queue.Ride):
+    """The pop of `vote_record_and_offer`, made ahead (in the rate limits' round trip), with
+    the request's gold draw that allowed it."""
+
+    roll: float = 0.0
+
+
+def offer_ride(*, board_hint: int | None, rng: random.Random | None = None) -> OfferRide | None:
+    """The pop a vote asking for its next matchup can make ahead, in another round trip
+    (`queue.Ride`), or None when `vote_record_and_offer` would not pop: no hint, not
+    PostgreSQL, or a request that may bring a gold check."""
+    roll = (rng or random.Random()).random()
+    if board_hint is None or connection.vendor != "postgresql" or _gold_possible(roll):
+        return None
+    return OfferRide(board_hint, roll=roll)
+
+
 def vote_record_and_offer(
     *,
     matchup_id: int,
@@ -582,33 +600,42 @@ def vote_record_and_offer(
     board_hint: int | None,
     now: datetime | None = None,
     rng: random.Random | None = None,
+    ride: OfferRide | None = None,
 ) -> Voted:
     """`vote_record`, and the voter's next matchup with it when that is the common case.
 
     On PostgreSQL, with Redis, when the request names the board it was last issued a matchup
     of (`board_hint`) and this request cannot bring a gold check, a candidate is popped from
-    that board's queue first and the vote and the next matchup are written by one statement
+    that board's queue first (or was, with the rate limits: `ride`, from `offer_ride`) and the
+    vote and the next matchup are written by one statement
     (`statements.vote_cast_and_offer`): one round trip to the database and one commit for
     both. If the vote was on another board, or the candidate is stale, seen or not needed
     (the voter has another open matchup), the candidate goes back or is dropped as
     `matchup_issue` would, and the caller issues the next matchup the general way. The vote
     itself is stored exactly as `vote_record` stores it, refusals included.
     """
-    rng = rng or random.Random()
-    roll = rng.random()
     popped = None
-    if (
-        board_hint is not None
-        and choice in Vote.Choice.values
+    if ride is not None:
+        # Popped ahead (`offer_ride`): the draw was made then, and the hint was its board.
+        # What it popped is this function's from here on (`give_back` has nothing left).
+        roll, board_hint, popped = ride.roll, ride.leaderboard_id, ride.popped
+        if popped is not None:
+            ride.popped = ([], popped[1])
+    else:
+        roll = (rng or random.Random()).random()
+    eligible = (
+        choice in Vote.Choice.values
         and connection.vendor == "postgresql"
         and not _gold_possible(roll)
-    ):
+    )
+    if popped is None and board_hint is not None and eligible:
         popped = queue.queue_pop(board_hint, count=1)
-    if popped is None or not popped[0]:
+    if board_hint is None or popped is None or not popped[0] or not eligible:
+        if board_hint is not None and popped is not None:
+            queue.queue_push_back(board_hint, popped[0])
         return Voted(
             vote_record(matchup_id=matchup_id, voter=voter, choice=choice, now=now), None, roll
         )
-    assert board_hint is not None
     candidates, left = popped
     if left < _option("VERSUS_QUEUE_LOW", 50):
         queue_refill_soon(board_hint)

@@ -7,7 +7,8 @@ issues a matchup, and creates a voter for a browser without one) as ``next``, it
 as ``vote`` and ``report``, so a voter has one budget whether they vote by API, by script or
 by form. With Redis
 both limits are fixed-window counters checked together in one pipelined round trip (Redis 7
-or newer, for EXPIRE NX); without
+or newer, for EXPIRE NX), which a view can give a queue pop to carry (`limit_rider`, a
+`queue.Ride`); without
 it (embedded mode) each is DRF's own sliding window in the Django cache. When Redis is
 unreachable the limits let requests through: a dead Redis must not stop votes, which are bound
 to issued matchups anyway.
@@ -92,18 +93,27 @@ class VotingRateThrottle(BaseThrottle):
         it from the next request. Only a refused request asks how long its window has left.
         """
         keys = [f"versus:{limit.get_cache_key(request, view)}" for limit in limits]
+        # A view may send a queue pop along (`limit_rider`): one round trip for both.
+        rider = getattr(view, "limit_rider", None)
+        ride = rider(request) if rider is not None else None
         try:
             with client.pipeline(transaction=False) as pipe:
                 for key, limit in zip(keys, limits, strict=True):
                     pipe.incr(key)
                     pipe.expire(key, limit.duration, nx=True)
+                if ride is not None:
+                    ride.add(pipe)
                 answers = pipe.execute()
+            if ride is not None:
+                ride.take(answers[2 * len(limits) :])
             over = [
                 key
                 for k, (key, limit) in enumerate(zip(keys, limits, strict=True))
                 if int(answers[2 * k]) > limit.num_requests
             ]
             if over:
+                if ride is not None:
+                    ride.give_back()
                 self._wait = float(max(max(int(client.ttl(key)), 1) for key in over))
         except Exception:  # Redis is down: let the request through
             queue.redis_failed("rate limit")

@@ -193,3 +193,45 @@ def test_another_open_matchup_comes_next(queued_board: Any, fake_redis: Any) -> 
     assert answer.status_code == 201
     assert answer.json()["next"]["id"] == second
     assert queued(fake_redis, queued_board.pk) == waiting
+
+
+@on_postgresql
+def test_the_pop_rides_with_the_rate_limits(
+    queued_board: Any, fake_redis: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With rate limits on, the candidate comes in their round trip: no pop of its own."""
+    settings.VERSUS_RATE_VOTER = settings.VERSUS_RATE_IP = "1000/min"
+    client = browser_client()
+    matchup = page_matchup(client, queued_board)
+    head = queued(fake_redis, queued_board.pk)[0]
+
+    def no_pop(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the vote popped its candidate in a round trip of its own")
+
+    monkeypatch.setattr(queue, "queue_pop", no_pop)
+    answer = vote_and_next(client, matchup)
+    assert answer.status_code == 201
+    nxt = Matchup.objects.get(pk=answer.json()["next"]["id"])
+    assert (nxt.prompt_id, nxt.left_id, nxt.right_id) == (
+        head.prompt_id,
+        head.left_output_id,
+        head.right_output_id,
+    )
+
+
+@on_postgresql
+@pytest.mark.parametrize("refusal", ["throttled", "invalid"])
+def test_a_refused_request_gives_its_candidate_back(
+    queued_board: Any, fake_redis: Any, settings: Any, refusal: str
+) -> None:
+    settings.VERSUS_RATE_IP = ""
+    settings.VERSUS_RATE_VOTER = "1/min" if refusal == "throttled" else "1000/min"
+    client = browser_client()
+    matchup = page_matchup(client, queued_board)
+    if refusal == "throttled":
+        matchup = vote_and_next(client, matchup).json()["next"]["id"]
+    waiting = queued(fake_redis, queued_board.pk)
+    answer = vote_and_next(client, matchup, "maybe" if refusal == "invalid" else "left")
+    assert answer.status_code == {"throttled": 429, "invalid": 400}[refusal]
+    assert queued(fake_redis, queued_board.pk) == waiting
+    assert not Vote.objects.filter(matchup_id=matchup).exists()
