@@ -9,6 +9,7 @@ dimension or file name is sent.
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 from django.conf import settings
@@ -191,6 +192,7 @@ class VoteOut(serializers.Serializer):
 
 _VOTE_IN = "_versus_vote_in"
 _RIDE = "_versus_offer_ride"
+_ROLL = "_versus_gold_roll"
 
 
 class VoteCreate(VotingView):
@@ -203,7 +205,13 @@ class VoteCreate(VotingView):
             data = self._vote_in(request)
         except (ValidationError, ParseError):
             return None  # the view answers 400 when it reads the body again
-        ride = offer_ride(board_hint=board_hint(request)) if data["next"] else None
+        if not data["next"]:
+            return None
+        # The request's one gold draw: whether it may pop ahead, and later whether the next
+        # matchup may be a gold check, are decided by the same number.
+        roll = random.random()
+        ride = offer_ride(board_hint=board_hint(request), roll=roll)
+        setattr(request._request, _ROLL, roll)
         setattr(request._request, _RIDE, ride)
         return ride
 
@@ -236,6 +244,7 @@ class VoteCreate(VotingView):
                     voter=voter_of(request),
                     choice=choice,
                     board_hint=board_hint(request),
+                    roll=getattr(request._request, _ROLL, None),
                     ride=ride,
                 )
             except BaseException:

@@ -582,11 +582,11 @@ class OfferRide(queue.Ride):
     roll: float = 0.0
 
 
-def offer_ride(*, board_hint: int | None, rng: random.Random | None = None) -> OfferRide | None:
+def offer_ride(*, board_hint: int | None, roll: float) -> OfferRide | None:
     """The pop a vote asking for its next matchup can make ahead, in another round trip
     (`queue.Ride`), or None when `vote_record_and_offer` would not pop: no hint, not
-    PostgreSQL, or a request that may bring a gold check."""
-    roll = (rng or random.Random()).random()
+    PostgreSQL, or a request whose gold draw `roll` may bring a gold check (the caller then
+    hands the same `roll` to `vote_record_and_offer`: one draw per request)."""
     if board_hint is None or connection.vendor != "postgresql" or _gold_possible(roll):
         return None
     return OfferRide(board_hint, roll=roll)
@@ -600,6 +600,7 @@ def vote_record_and_offer(
     board_hint: int | None,
     now: datetime | None = None,
     rng: random.Random | None = None,
+    roll: float | None = None,
     ride: OfferRide | None = None,
 ) -> Voted:
     """`vote_record`, and the voter's next matchup with it when that is the common case.
@@ -612,7 +613,8 @@ def vote_record_and_offer(
     both. If the vote was on another board, or the candidate is stale, seen or not needed
     (the voter has another open matchup), the candidate goes back or is dropped as
     `matchup_issue` would, and the caller issues the next matchup the general way. The vote
-    itself is stored exactly as `vote_record` stores it, refusals included.
+    itself is stored exactly as `vote_record` stores it, refusals included. `roll` is the
+    request's gold draw if it was made already (`offer_ride`).
     """
     popped = None
     if ride is not None:
@@ -621,7 +623,7 @@ def vote_record_and_offer(
         roll, board_hint, popped = ride.roll, ride.leaderboard_id, ride.popped
         if popped is not None:
             ride.popped = ([], popped[1])
-    else:
+    elif roll is None:
         roll = (rng or random.Random()).random()
     eligible = (
         choice in Vote.Choice.values

@@ -10,9 +10,9 @@ from rest_framework.test import APIClient
 
 from evaluation.models import Model, Output, Vote
 from matchmaking.models import GoldMatchup, Matchup, Voter
-from matchmaking.services import matchup_issue, trust_from
+from matchmaking.services import matchup_issue, matchups_refill, trust_from
 from tests.factories import make_leaderboard, make_models
-from tests.matchmaking.conftest import next_matchup, vote
+from tests.matchmaking.conftest import browser_client, csrf_post, next_matchup, open_page, vote
 
 pytestmark = pytest.mark.django_db
 
@@ -157,3 +157,23 @@ def test_it_serves_no_gold_check_on_a_prompt_the_board_leaves_out(
     assert matchup is not None
     assert matchup.gold_id is None
     assert matchup.prompt_id != outside.pk
+
+
+def test_a_vote_asking_for_its_next_matchup_draws_gold_once(
+    board: Any, gold: GoldMatchup, settings: Any, fake_redis: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rate limits may pop the next candidate ahead only if the request's gold draw allows
+    it; the same draw then decides the gold check. A second draw would serve newcomers one in
+    sixteen checks instead of one in four."""
+    settings.VERSUS_RATE_VOTER = settings.VERSUS_RATE_IP = "1000/min"
+    settings.VERSUS_QUEUE_LOW = 0
+    matchups_refill(leaderboard_id=board.pk, seed=7)
+    settings.VERSUS_GOLD_SHARE_PERCENT = 0  # the page's own matchup is a plain one
+    client = browser_client()
+    first = int(open_page(client, board).context["matchup"]["id"])
+    settings.VERSUS_GOLD_SHARE_PERCENT = 5
+    draws = iter([0.1] + [0.9] * 20)  # a newcomer's check, then anything but
+    monkeypatch.setattr(random, "random", lambda: next(draws))
+    answer = csrf_post(client, f"/api/v1/matchups/{first}/vote/", {"choice": "left", "next": True})
+    assert answer.status_code == 201
+    assert Matchup.objects.get(pk=answer.json()["next"]["id"]).gold_id == gold.pk
