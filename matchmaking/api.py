@@ -35,9 +35,9 @@ from matchmaking.identity import (
     voter_of,
 )
 from matchmaking.models import Matchup
+from matchmaking.queue import Ride
 from matchmaking.selectors import voting_leaderboard_get
 from matchmaking.services import (
-    OfferRide,
     offer_ride,
     output_report,
     vote_record,
@@ -198,7 +198,7 @@ _ROLL = "_versus_gold_roll"
 class VoteCreate(VotingView):
     throttle_scope = "vote"
 
-    def limit_rider(self, request: Request) -> OfferRide | None:
+    def limit_rider(self, request: Request) -> Ride | None:
         """For a valid vote that asks for the next matchup, the pop of its candidate, sent
         with the rate limits (`throttles`): one Redis round trip for both."""
         try:

@@ -134,8 +134,12 @@ def queue_pop(leaderboard_id: int, *, count: int) -> tuple[list[Candidate], int]
     except _errors():
         redis_failed("pop")
         return None
-    candidates = [c for c in (Candidate.decode(item) for item in raw or []) if c is not None]
-    return candidates, int(left)
+    return _popped(raw, left)
+
+
+def _popped(raw: list[Any] | None, left: Any) -> tuple[list[Candidate], int]:
+    """LPOP's and LLEN's answers as `queue_pop` gives them (malformed items skipped)."""
+    return [c for c in (Candidate.decode(item) for item in raw or []) if c is not None], int(left)
 
 
 @dataclass
@@ -148,24 +152,28 @@ class Ride:
     popped: tuple[list[Candidate], int] | None = None
     """As `queue_pop` answers, once taken; None until then (or if the pipeline failed)."""
 
-    def add(self, pipe: Any) -> int:
-        """Queue the pop's commands on `pipe`; how many answers they give."""
+    def add(self, pipe: Any) -> None:
+        """Queue the pop's two commands on `pipe`."""
         pipe.lpop(queue_key(self.leaderboard_id), 1)
         pipe.llen(queue_key(self.leaderboard_id))
-        return 2
 
     def take(self, answers: list[Any]) -> None:
-        raw, left = answers
-        self.popped = (
-            [c for c in (Candidate.decode(item) for item in raw or []) if c is not None],
-            int(left),
-        )
+        """Read the two answers of `add`'s commands."""
+        self.popped = _popped(*answers)
+
+    def taken(self) -> tuple[list[Candidate], int] | None:
+        """What was popped, now the caller's to use or push back (`give_back` has nothing
+        left to return)."""
+        popped = self.popped
+        if popped is not None:
+            self.popped = ([], popped[1])
+        return popped
 
     def give_back(self) -> None:
         """Return what was popped and not used (a request refused after the pop)."""
-        if self.popped is not None:
-            queue_push_back(self.leaderboard_id, self.popped[0])
-            self.popped = ([], self.popped[1])
+        popped = self.taken()
+        if popped is not None:
+            queue_push_back(self.leaderboard_id, popped[0])
 
 
 def queue_push_back(leaderboard_id: int, candidates: list[Candidate]) -> None:

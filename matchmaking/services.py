@@ -225,8 +225,7 @@ def _offered(
     if popped is None:
         return None, None
     candidates, left = popped
-    if left < _option("VERSUS_QUEUE_LOW", 50):
-        queue_refill_soon(leaderboard.pk)
+    _refill_if_low(leaderboard.pk, left)
     if not candidates:
         return None, popped
     candidate = candidates[0]
@@ -243,14 +242,29 @@ def _offered(
         if not Voter.objects.filter(pk=voter.pk).exists():
             raise VoterUnknown(f"voter {voter.pk} does not exist", code="voter_unknown") from None
         raise
+    return _issued_from(offer, leaderboard_id=leaderboard.pk, candidate=candidate), None
+
+
+def _issued_from(
+    offer: statements.Offer, *, leaderboard_id: int, candidate: Candidate
+) -> Issued | None:
+    """What an offer of `candidate` gives the voter: the new matchup, or their open one
+    again; None sends them the general way. A valid candidate not used goes back to the
+    queue for the next voter; a stale one is dropped."""
     if offer.matchup is not None:
-        return Issued(offer.matchup), None
+        return Issued(offer.matchup)
     if offer.valid:
-        queue.queue_push_back(leaderboard.pk, [candidate])
+        queue.queue_push_back(leaderboard_id, [candidate])
     if offer.open_id is not None:
         # The open matchup again: a reload cannot be used to skip a pair.
-        return Issued(_matchup_shown(offer.open_id)), None
-    return None, None
+        return Issued(_matchup_shown(offer.open_id))
+    return None
+
+
+def _refill_if_low(leaderboard_id: int, left: int) -> None:
+    """Ask for a refill when a pop left fewer than `VERSUS_QUEUE_LOW` candidates."""
+    if left < _option("VERSUS_QUEUE_LOW", 50):
+        queue_refill_soon(leaderboard_id)
 
 
 def _matchup_shown(matchup_id: int) -> Matchup:
@@ -298,8 +312,7 @@ def _from_queue(
                 seen |= history.seen
                 outputs = history.outputs
         candidates, left = popped
-        if left < _option("VERSUS_QUEUE_LOW", 50):
-            queue_refill_soon(leaderboard.pk)
+        _refill_if_low(leaderboard.pk, left)
         if not candidates:
             return None
         valid = _still_valid(leaderboard, candidates, outputs)
@@ -574,22 +587,14 @@ class Voted:
     """The request's gold draw, for `matchup_issue`."""
 
 
-@dataclass
-class OfferRide(queue.Ride):
-    """The pop of `vote_record_and_offer`, made ahead (in the rate limits' round trip), with
-    the request's gold draw that allowed it."""
-
-    roll: float = 0.0
-
-
-def offer_ride(*, board_hint: int | None, roll: float) -> OfferRide | None:
+def offer_ride(*, board_hint: int | None, roll: float) -> queue.Ride | None:
     """The pop a vote asking for its next matchup can make ahead, in another round trip
     (`queue.Ride`), or None when `vote_record_and_offer` would not pop: no hint, not
     PostgreSQL, or a request whose gold draw `roll` may bring a gold check (the caller then
     hands the same `roll` to `vote_record_and_offer`: one draw per request)."""
     if board_hint is None or connection.vendor != "postgresql" or _gold_possible(roll):
         return None
-    return OfferRide(board_hint, roll=roll)
+    return queue.Ride(board_hint)
 
 
 def vote_record_and_offer(
@@ -599,9 +604,8 @@ def vote_record_and_offer(
     choice: str,
     board_hint: int | None,
     now: datetime | None = None,
-    rng: random.Random | None = None,
     roll: float | None = None,
-    ride: OfferRide | None = None,
+    ride: queue.Ride | None = None,
 ) -> Voted:
     """`vote_record`, and the voter's next matchup with it when that is the common case.
 
@@ -616,15 +620,10 @@ def vote_record_and_offer(
     itself is stored exactly as `vote_record` stores it, refusals included. `roll` is the
     request's gold draw if it was made already (`offer_ride`).
     """
-    popped = None
-    if ride is not None:
-        # Popped ahead (`offer_ride`): the draw was made then, and the hint was its board.
-        # What it popped is this function's from here on (`give_back` has nothing left).
-        roll, board_hint, popped = ride.roll, ride.leaderboard_id, ride.popped
-        if popped is not None:
-            ride.popped = ([], popped[1])
-    elif roll is None:
-        roll = (rng or random.Random()).random()
+    # Popped ahead (`offer_ride`, from `board_hint` with this `roll`), or popped here.
+    popped = ride.taken() if ride is not None else None
+    if roll is None:
+        roll = random.random()
     eligible = (
         choice in Vote.Choice.values
         and connection.vendor == "postgresql"
@@ -639,8 +638,7 @@ def vote_record_and_offer(
             vote_record(matchup_id=matchup_id, voter=voter, choice=choice, now=now), None, roll
         )
     candidates, left = popped
-    if left < _option("VERSUS_QUEUE_LOW", 50):
-        queue_refill_soon(board_hint)
+    _refill_if_low(board_hint, left)
     candidate = candidates[0]
     now = now or timezone.now()
     try:
@@ -665,13 +663,10 @@ def vote_record_and_offer(
         return Voted(vote, None, roll)
     vote, offer = cast
     _ratings_refresh_after_commit(vote.leaderboard_id)
-    if offer is None or (offer.matchup is None and offer.valid) or not vote.leaderboard.is_public:
+    if offer is None:  # the vote was on another board
         queue.queue_push_back(board_hint, [candidate])
-    if offer is not None and offer.matchup is not None:
-        return Voted(vote, Issued(offer.matchup), roll)
-    if offer is not None and offer.open_id is not None:
-        return Voted(vote, Issued(_matchup_shown(offer.open_id)), roll)
-    return Voted(vote, None, roll)
+        return Voted(vote, None, roll)
+    return Voted(vote, _issued_from(offer, leaderboard_id=board_hint, candidate=candidate), roll)
 
 
 def _vote_cast(*, matchup_id: int, voter: Voter, choice: str, now: datetime) -> Vote | None:

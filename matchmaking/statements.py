@@ -243,7 +243,7 @@ def _vote_ctes() -> str:
 
 
 def _vote_columns() -> str:
-    """What the vote's answer reads, from `cast_vote x` and the joins of `_vote_joins`."""
+    """What the vote's answer reads, from `cast_vote x` and the joins of `_VOTE_JOINS`."""
     return (
         "x.id, x.prompt_id, x.left_model_id, lm.name, x.right_model_id, rm.name, x.view_ms, "
         f"x.excluded, {_board_columns()}"
@@ -282,7 +282,7 @@ def _vote_params(
     }
 
 
-VOTE_WIDTH = 8
+_VOTE_WIDTH = 8
 """Columns of `_vote_columns` before the board's."""
 
 
@@ -290,10 +290,10 @@ def _vote_from(
     row: Sequence[Any], *, matchup_id: int, voter: Voter, choice: str, now: datetime
 ) -> Vote:
     """The stored vote, as `vote_cast` answers it, from a row of `_vote_columns`."""
-    vote_id, prompt_id, left, left_name, right, right_name, view_ms, excluded = row[:VOTE_WIDTH]
+    vote_id, prompt_id, left, left_name, right, right_name, view_ms, excluded = row[:_VOTE_WIDTH]
     vote = Vote(
         matchup_id=matchup_id,
-        leaderboard=_board(row[VOTE_WIDTH:]),
+        leaderboard=_board(row[_VOTE_WIDTH:]),
         prompt_id=prompt_id,
         left_model=_named_model(left, left_name),
         right_model=_named_model(right, right_name),
@@ -517,16 +517,17 @@ _OFFER_WIDTH = 2 + 2 * len(_OUTPUT_FIELDS) + len(_PROMPT_FIELDS)
 
 def _offer_ctes(*, gate: str, skip: str) -> str:
     """The CTEs `offer_board`, `open_one`, `shown` and `issued` that issue a queued candidate
-    of board ``%(board)s`` to ``%(voter)s``: nothing when `gate` is false on the board row
-    ``l``, or the voter has an open matchup there (other than `skip`), or the candidate is no
-    longer valid; the unique constraint skips a pair the voter was shown."""
+    of board ``%(board)s`` to ``%(voter)s``: nothing when `gate` is false, or the voter has an
+    open matchup there (other than `skip`), or the candidate is no longer valid; the unique
+    constraint skips a pair the voter was shown. `shown` says whether it is valid, whatever
+    the gate."""
     inserted = ", ".join(Matchup._meta.get_field(name).column for name in _MATCHUP_COLUMNS)
     selected = ", ".join(f"{table}.{column} AS {name}" for table, column, name in _shown())
     return f"""
         offer_board AS MATERIALIZED (
           SELECT l.id, l.benchmark_id, {_tags("l.included_tags")} AS included,
             {_tags("l.excluded_tags")} AS excluded
-          FROM {LEADERBOARD} l WHERE l.id = %(board)s::bigint AND {gate}
+          FROM {LEADERBOARD} l WHERE l.id = %(board)s::bigint
         ), open_one AS (
           SELECT m.id FROM {MATCHUP} m
           WHERE m.voter_id = %(voter)s::bigint AND m.leaderboard_id = %(board)s::bigint
@@ -556,7 +557,7 @@ def _offer_ctes(*, gate: str, skip: str) -> str:
           INSERT INTO {MATCHUP} ({inserted})
           SELECT %(board)s, %(prompt)s, %(left)s, %(right)s, %(low)s, %(high)s, %(voter)s,
             NULL, %(now)s, %(expires)s
-          FROM shown WHERE NOT EXISTS (SELECT 1 FROM open_one)
+          FROM shown WHERE NOT EXISTS (SELECT 1 FROM open_one) AND {gate}
           ON CONFLICT DO NOTHING
           RETURNING id
         )"""
@@ -681,8 +682,9 @@ def _vote_and_offer_sql() -> str:
     """`vote_cast_and_offer`'s statement, built once."""
     # Only on the board voted on, and only a public one: whether a private board is still
     # visible to the voter is the caller's question, asked before any matchup is written.
-    gate = f"""EXISTS (SELECT 1 FROM cast_vote c WHERE c.leaderboard_id = l.id)
-        AND EXISTS (SELECT 1 FROM {BENCHMARK} pb WHERE pb.id = l.benchmark_id AND pb.is_public)"""
+    gate = f"""EXISTS (SELECT 1 FROM cast_vote c WHERE c.leaderboard_id = %(board)s::bigint)
+        AND EXISTS (SELECT 1 FROM {LEADERBOARD} gl JOIN {BENCHMARK} pb ON pb.id = gl.benchmark_id
+                    WHERE gl.id = %(board)s::bigint AND pb.is_public)"""
     return f"""WITH {_vote_ctes()}, {_offer_ctes(gate=gate, skip="AND m.id <> %(matchup)s")}
         SELECT {_offer_columns()}, {_vote_columns()} {_VOTE_JOINS} LEFT JOIN shown s ON TRUE"""
 
@@ -703,8 +705,8 @@ def vote_cast_and_offer(
 
     None when the matchup cannot be claimed (nothing changed). The offer is None when the
     vote was on another board, which then writes no matchup: the candidate was popped on a
-    guess of the voter's board. A private board gets no offer either (not valid, nothing
-    written): the caller checks it is still visible to the voter first. The matchup being
+    guess of the voter's board. On a private board nothing is written (the caller checks it
+    is still visible to the voter first), the candidate only judged. The matchup being
     voted on does not count as open.
     """
     params = _vote_params(
