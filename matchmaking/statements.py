@@ -43,42 +43,74 @@ BENCHMARK = Benchmark._meta.db_table
 
 
 @cache
-def _converters(model: type[m.Model], names: tuple[str, ...], vendor: str) -> list[Any]:
-    """Per column: the field's column expression and the converters the ORM would apply."""
-    out = []
-    for name in names:
+def _reading(
+    model: type[m.Model], names: tuple[str, ...], vendor: str
+) -> tuple[list[str], list[tuple[int, Any, list[Any]]]]:
+    """How to read columns `names` of `model`: their attnames, and for each column that has
+    any, its position, column expression and the converters the ORM would apply."""
+    attnames, converting = [], []
+    for k, name in enumerate(names):
         field = model._meta.get_field(name)
+        attnames.append(field.attname)
         col = field.get_col(model._meta.db_table)
         converters = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
-        out.append((col, converters))
-    return out
+        if converters:
+            converting.append((k, col, converters))
+    return attnames, converting
 
 
-def _values(model: type[m.Model], names: Sequence[str], row: Sequence[Any]) -> list[Any]:
+def _values(model: type[m.Model], names: tuple[str, ...], row: Sequence[Any]) -> list[Any]:
     """The Python values of `row`, columns `names` of `model`, as the ORM would read them."""
-    values = []
-    for (col, converters), value in zip(
-        _converters(model, tuple(names), connection.vendor), row, strict=True
-    ):
+    values = list(row)
+    if len(values) != len(names):
+        raise ValueError(f"{len(values)} values for {len(names)} columns of {model.__name__}")
+    for k, col, converters in _reading(model, names, connection.vendor)[1]:
+        value = values[k]
         for convert in converters:
             value = convert(value, col, connection)
-        values.append(value)
+        values[k] = value
     return values
 
 
-def _instance(model: type[M], names: Sequence[str], row: Sequence[Any]) -> M:
-    attnames = [model._meta.get_field(name).attname for name in names]
+def _instance(model: type[M], names: tuple[str, ...], row: Sequence[Any]) -> M:
+    """A `model` instance from columns `names` of a row, which must come in the order of the
+    model's fields (as `Model.from_db` takes them); fields not named are deferred."""
+    attnames = _reading(model, names, connection.vendor)[0]
     return model.from_db(connection.alias, attnames, _values(model, names, row))
 
 
 def _named_model(model_id: int, name: str) -> Model:
     """A model with only its id and name loaded (for a board that reveals names)."""
-    return _instance(Model, ["id", "name"], [model_id, name])
+    return _instance(Model, ("id", "name"), (model_id, name))
 
 
 def _when(value: datetime) -> Any:
     """A datetime as this database's driver takes it (SQLite stores naive UTC text)."""
     return connection.ops.adapt_datetimefield_value(value)
+
+
+def _compact(sql: str) -> str:
+    """`sql` on one line with single spaces (it must hold no ``--`` comment), and short
+    enough for psycopg to remember how it converted its placeholders.
+
+    psycopg turns ``%(name)s`` placeholders into PostgreSQL's ``$1`` on every execution,
+    and caches the result only for statements up to
+    `psycopg._queries.MAX_CACHED_STATEMENT_LENGTH` characters (4096), so that one-off ORM
+    statements do not fill its cache. A vote that brings its next matchup is one statement
+    longer than that; converting it again took 18% of the vote view's samples in a
+    profile (py-spy, one process). For the few fixed statements here the limit is raised to
+    fit them (``tests/matchmaking/test_statements.py`` checks that they fit).
+    """
+    sql = " ".join(sql.split())
+    try:
+        from psycopg import _queries
+    except ImportError:  # not PostgreSQL, or a psycopg without that cache
+        return sql
+    limit = getattr(_queries, "MAX_CACHED_STATEMENT_LENGTH", None)
+    size = len(sql.encode())
+    if isinstance(limit, int) and limit < size:
+        _queries.MAX_CACHED_STATEMENT_LENGTH = size
+    return sql
 
 
 def _insert(instance: m.Model, names: tuple[str, ...], *, skip_conflict: bool = False) -> bool:
@@ -191,8 +223,8 @@ def matchup_claim(*, matchup_id: int, voter_id: int, now: datetime) -> Claim | N
     if row is None:
         return None
     board, prompt, issued_at, left, left_name, right, right_name, trust, flagged = row
-    (issued_at,) = _values(Matchup, ["issued_at"], [issued_at])
-    (flagged,) = _values(Voter, ["is_flagged"], [flagged])
+    (issued_at,) = _values(Matchup, ("issued_at",), (issued_at,))
+    (flagged,) = _values(Voter, ("is_flagged",), (flagged,))
     return Claim(
         leaderboard_id=board,
         prompt_id=prompt,
@@ -262,7 +294,7 @@ _VOTE_JOINS = f"""
 @cache
 def _vote_cast_sql() -> str:
     """`vote_cast`'s statement, built once: named parameters, table names from the models."""
-    return f"WITH {_vote_ctes()} SELECT {_vote_columns()} {_VOTE_JOINS}"
+    return _compact(f"WITH {_vote_ctes()} SELECT {_vote_columns()} {_VOTE_JOINS}")
 
 
 def _vote_params(
@@ -338,7 +370,11 @@ def vote_insert(vote: Vote) -> None:
 
 
 def _board_columns() -> str:
-    """Every column of leaderboard ``l`` and its benchmark ``b``, as `_board` reads them."""
+    """Every column of leaderboard ``l`` and its benchmark ``b``, as `_board` reads them.
+
+    Named one by one, never ``l.*``: a prepared statement whose columns change (a migration
+    adding one) fails with "cached plan must not change result type" until it is prepared
+    again, that is on every vote of every running process."""
     return f"{_columns('l', Leaderboard)[1]}, {_columns('b', Benchmark)[1]}"
 
 
@@ -453,8 +489,8 @@ def voter_pairs_seen(
     return Read(sql, params, parse)
 
 
-_OUTPUT_FIELDS = ["id", "model", "prompt", "kind", "text", "public_id"]
-_PROMPT_FIELDS = ["id", "text", "tags", "asset", "asset_kind"]
+_OUTPUT_FIELDS = ("id", "model", "prompt", "kind", "text", "public_id")
+_PROMPT_FIELDS = ("id", "text", "tags", "asset", "asset_kind")
 
 
 def outputs_shown(*, output_ids: Iterable[int], benchmark_id: int) -> Read[dict[int, Output]]:
@@ -506,8 +542,7 @@ class Offer:
 def _tags(column: str) -> str:
     """A leaderboard's JSON list of tags as a text array (empty for anything but a list)."""
     return (
-        f"ARRAY(SELECT jsonb_array_elements_text(CASE WHEN jsonb_typeof({column}) = 'array' "
-        f"THEN {column} ELSE '[]'::jsonb END))"
+        f"ARRAY(SELECT jsonb_array_elements_text({column}) WHERE jsonb_typeof({column}) = 'array')"
     )
 
 
@@ -522,7 +557,9 @@ def _offer_ctes(*, gate: str, skip: str) -> str:
     constraint skips a pair the voter was shown. `shown` says whether it is valid, whatever
     the gate."""
     inserted = ", ".join(Matchup._meta.get_field(name).column for name in _MATCHUP_COLUMNS)
-    selected = ", ".join(f"{table}.{column} AS {name}" for table, column, name in _shown())
+    selected = ", ".join(f"{table}.{column}" for table, column in _shown())
+    # `shown`: each row looked up by its primary key alone (the CTEs before it), so that no
+    # estimate can send the planner through all the models or outputs of a board.
     return f"""
         offer_board AS MATERIALIZED (
           SELECT l.id, l.benchmark_id, {_tags("l.included_tags")} AS included,
@@ -540,16 +577,14 @@ def _offer_ctes(*, gate: str, skip: str) -> str:
         ), p AS MATERIALIZED (
           SELECT q.* FROM {PROMPT} q WHERE q.id = %(prompt)s::bigint
         ), shown AS MATERIALIZED (
-          -- Each row looked up by its primary key alone (the CTEs above), so that no
-          -- estimate can send the planner through all the models or outputs of a board.
           SELECT {selected}
           FROM offer_board ob, lo, ro, p
           WHERE lo.prompt_id = p.id AND ro.prompt_id = p.id
             AND LEAST(lo.model_id, ro.model_id) = %(low)s::bigint
             AND GREATEST(lo.model_id, ro.model_id) = %(high)s::bigint
-            AND %(low)s::bigint < %(high)s::bigint
+            AND lo.model_id <> ro.model_id
             AND 2 = (SELECT count(*) FROM {MODEL} md
-                     WHERE md.id IN (%(low)s::bigint, %(high)s::bigint)
+                     WHERE md.id IN (lo.model_id, ro.model_id)
                        AND md.is_active AND md.benchmark_id = ob.benchmark_id)
             AND (cardinality(ob.included) = 0 OR jsonb_exists_any(p.tags, ob.included))
             AND NOT jsonb_exists_any(p.tags, ob.excluded)
@@ -563,28 +598,30 @@ def _offer_ctes(*, gate: str, skip: str) -> str:
         )"""
 
 
-def _shown() -> list[tuple[str, str, str]]:
-    """(table, column, name in `shown`) of what a voter is shown: both outputs, the prompt."""
+def _shown() -> list[tuple[str, str]]:
+    """(table, column) of what a voter is shown, in `shown`'s order: both outputs, the
+    prompt. (Its column names repeat: it is only ever read as ``s.*``.)"""
     out_cols = [Output._meta.get_field(n).column for n in _OUTPUT_FIELDS]
     prompt_cols = [Prompt._meta.get_field(n).column for n in _PROMPT_FIELDS]
     return (
-        [("lo", c, f"l_{c}") for c in out_cols]
-        + [("ro", c, f"r_{c}") for c in out_cols]
-        + [("p", c, f"p_{c}") for c in prompt_cols]
+        [("lo", c) for c in out_cols]
+        + [("ro", c) for c in out_cols]
+        + [("p", c) for c in prompt_cols]
     )
 
 
 def _offer_columns() -> str:
     """What `_offer_from` reads: the open matchup, the new one, and `shown s`."""
-    shown = ", ".join(f"s.{name}" for _, _, name in _shown())
-    return f"(SELECT id FROM open_one), (SELECT id FROM issued), {shown}"
+    return "(SELECT id FROM open_one), (SELECT id FROM issued), s.*"
 
 
 @cache
 def _offer_sql() -> str:
     """`matchup_offer`'s statement, built once."""
-    return f"""WITH {_offer_ctes(gate="TRUE", skip="")}
+    return _compact(
+        f"""WITH {_offer_ctes(gate="TRUE", skip="")}
         SELECT {_offer_columns()} FROM (SELECT 1) AS one LEFT JOIN shown s ON TRUE"""
+    )
 
 
 def _offer_params(
@@ -685,8 +722,10 @@ def _vote_and_offer_sql() -> str:
     gate = f"""EXISTS (SELECT 1 FROM cast_vote c WHERE c.leaderboard_id = %(board)s::bigint)
         AND EXISTS (SELECT 1 FROM {LEADERBOARD} gl JOIN {BENCHMARK} pb ON pb.id = gl.benchmark_id
                     WHERE gl.id = %(board)s::bigint AND pb.is_public)"""
-    return f"""WITH {_vote_ctes()}, {_offer_ctes(gate=gate, skip="AND m.id <> %(matchup)s")}
+    return _compact(
+        f"""WITH {_vote_ctes()}, {_offer_ctes(gate=gate, skip="AND m.id <> %(matchup)s")}
         SELECT {_offer_columns()}, {_vote_columns()} {_VOTE_JOINS} LEFT JOIN shown s ON TRUE"""
+    )
 
 
 def vote_cast_and_offer(

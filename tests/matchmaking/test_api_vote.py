@@ -6,10 +6,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.http import QueryDict
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from evaluation.models import Vote
+from matchmaking import api
 from matchmaking.models import Matchup
 from matchmaking.services import vote_record
 from tests.matchmaking.conftest import browser_client, csrf_post, next_matchup, vote
@@ -306,3 +308,35 @@ def test_it_reads_the_voters_trust_when_the_vote_arrives(issued: int, voter_api:
     Matchup.objects.get(pk=issued).voter.__class__.objects.update(is_flagged=True)
     assert vote_and_next(voter_api, issued).status_code == 201
     assert Vote.objects.get().excluded == Vote.Excluded.FLAGGED
+
+
+PLAIN_BODIES = [
+    {"choice": "left"},
+    {"choice": "tie", "next": True},
+    {"choice": "both_bad", "next": False},
+    QueryDict("choice=right"),
+]
+ODD_BODIES = [
+    {"choice": "LEFT"},
+    {"choice": 1},
+    {"choice": ["left"]},
+    {"choice": "left", "next": "true"},
+    {"choice": "left", "next": 1},
+    {"choice": "left", "next": None},
+    QueryDict("choice=right&next=true"),
+    {},
+    [],
+    "left",
+]
+
+
+@pytest.mark.parametrize("body", PLAIN_BODIES + ODD_BODIES, ids=repr)
+def test_a_vote_body_read_without_the_serializer_reads_as_the_serializer_would(body: Any) -> None:
+    """The view reads the usual bodies without building `VoteIn` (`api._plain_vote_in`);
+    anything else goes to the serializer, which accepts it as it is or explains."""
+    plain = api._plain_vote_in(body)
+    assert (plain is not None) == (body in PLAIN_BODIES)
+    if plain is not None:
+        serializer = api.VoteIn(data=body)
+        assert serializer.is_valid(), serializer.errors
+        assert dict(serializer.validated_data) == plain

@@ -46,3 +46,18 @@ def test_a_failing_read_raises_a_database_error_and_leaves_the_connection_usable
     assert statements.read_together(_ids(statements.LEADERBOARD, board.pk)) == [[board.pk]]
     if connection.vendor == "postgresql":
         assert connection.connection.pgconn.pipeline_status == 0  # out of pipeline mode
+
+
+@pytest.mark.parametrize(
+    "build",
+    [statements._vote_cast_sql, statements._offer_sql, statements._vote_and_offer_sql],
+    ids=["vote", "offer", "vote and offer"],
+)
+def test_the_voting_statements_fit_psycopgs_conversion_cache(build: Any) -> None:
+    """Longer than psycopg's limit, a statement has its placeholders converted again on every
+    execution (see `statements._compact`)."""
+    queries = pytest.importorskip("psycopg._queries")
+    sql = build()
+    assert "\n" not in sql
+    assert "  " not in sql
+    assert len(sql.encode()) <= queries.MAX_CACHED_STATEMENT_LENGTH
