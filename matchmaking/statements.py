@@ -22,8 +22,10 @@ from datetime import datetime
 from functools import cache
 from typing import Any, Generic, TypeVar
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db import models as m
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, pre_init
 
 from evaluation.models import Model, Output, Vote
 from leaderboards.models import Benchmark, Leaderboard, Prompt
@@ -61,22 +63,42 @@ def _reading(
 
 def _values(model: type[m.Model], names: tuple[str, ...], row: Sequence[Any]) -> list[Any]:
     """The Python values of `row`, columns `names` of `model`, as the ORM would read them."""
+    db = connections[DEFAULT_DB_ALIAS]
+    return _converted(_reading(model, names, db.vendor)[1], row, len(names), db)
+
+
+def _converted(
+    converting: list[tuple[int, Any, list[Any]]], row: Sequence[Any], width: int, db: Any
+) -> list[Any]:
     values = list(row)
-    if len(values) != len(names):
-        raise ValueError(f"{len(values)} values for {len(names)} columns of {model.__name__}")
-    for k, col, converters in _reading(model, names, connection.vendor)[1]:
+    if len(values) != width:
+        raise ValueError(f"{len(values)} values for {width} columns")
+    for k, col, converters in converting:
         value = values[k]
         for convert in converters:
-            value = convert(value, col, connection)
+            value = convert(value, col, db)
         values[k] = value
     return values
 
 
 def _instance(model: type[M], names: tuple[str, ...], row: Sequence[Any]) -> M:
     """A `model` instance from columns `names` of a row, which must come in the order of the
-    model's fields (as `Model.from_db` takes them); fields not named are deferred."""
-    attnames = _reading(model, names, connection.vendor)[0]
-    return model.from_db(connection.alias, attnames, _values(model, names, row))
+    model's fields (as `Model.from_db` takes them); fields not named are deferred.
+
+    Built as `Model.from_db` builds it, less the field-by-field `__init__` and its two
+    signals when nothing listens to them: a vote with its next matchup builds seven
+    instances here, which took an eighth of the vote view's samples in a py-spy profile.
+    """
+    db = connections[DEFAULT_DB_ALIAS]
+    attnames, converting = _reading(model, names, db.vendor)
+    values = _converted(converting, row, len(names), db)
+    if pre_init.has_listeners(model) or post_init.has_listeners(model):
+        return model.from_db(db.alias, attnames, values)
+    instance = model.__new__(model)
+    instance.__dict__.update(zip(attnames, values, strict=True))
+    instance._state = ModelState()
+    instance._state.adding, instance._state.db = False, db.alias
+    return instance
 
 
 def _named_model(model_id: int, name: str) -> Model:
