@@ -347,8 +347,12 @@ VERSUS_MATCHUP_TTL_SECONDS = env_int("VERSUS_MATCHUP_TTL_SECONDS", default=1800,
 VERSUS_MIN_VIEW_MS = env_int("VERSUS_MIN_VIEW_MS", default=800)
 VERSUS_TRUST_THRESHOLD_PERCENT = env_int("VERSUS_TRUST_THRESHOLD_PERCENT", default=60)
 VERSUS_GOLD_SHARE_PERCENT = env_int("VERSUS_GOLD_SHARE_PERCENT", default=5)
-VERSUS_QUEUE_SIZE = env_int("VERSUS_QUEUE_SIZE", default=200, minimum=1)
-VERSUS_QUEUE_LOW = env_int("VERSUS_QUEUE_LOW", default=50)
+# A busy board empties its queue in a second or two. Run dry before the refill lands, it
+# sends every voter to a direct choice in the web process, which reads the whole board; at
+# the load benchmark's 400 votes/s (benchmarks/voting_load) 200 and 50 ran dry, 400 and 100
+# did not. A refill's cost grows with its size, and the beat refills busy boards anyway.
+VERSUS_QUEUE_SIZE = env_int("VERSUS_QUEUE_SIZE", default=400, minimum=1)
+VERSUS_QUEUE_LOW = env_int("VERSUS_QUEUE_LOW", default=100)
 VERSUS_QUEUE_IDLE_SECONDS = env_int("VERSUS_QUEUE_IDLE_SECONDS", default=600)
 VERSUS_QUEUE_REFILL_SECONDS = env_int("VERSUS_QUEUE_REFILL_SECONDS", default=60, minimum=5)
 VERSUS_RATE_VOTER = env.str("VERSUS_RATE_VOTER", default="60/min")

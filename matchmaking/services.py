@@ -263,7 +263,7 @@ def _issued_from(
 
 def _refill_if_low(leaderboard_id: int, left: int) -> None:
     """Ask for a refill when a pop left fewer than `VERSUS_QUEUE_LOW` candidates."""
-    if left < _option("VERSUS_QUEUE_LOW", 50):
+    if left < _option("VERSUS_QUEUE_LOW", 100):
         queue_refill_soon(leaderboard_id)
 
 
@@ -991,7 +991,7 @@ def matchups_refill(*, leaderboard_id: int, seed: int | None = None) -> int | No
                 component=board.component,
                 model_votes=board.model_votes,
                 prompt_use=board.prompt_use,
-                batch_size=_option("VERSUS_QUEUE_SIZE", 200),
+                batch_size=_option("VERSUS_QUEUE_SIZE", 400),
                 rng=np.random.default_rng(seed),
             )
             candidates = _candidates_from_picks(board, picks)
@@ -1051,5 +1051,5 @@ def leaderboards_due_refill(*, now: datetime | None = None) -> list[int]:
         .values_list("leaderboard_id", flat=True)
         .distinct()
     )
-    low = _option("VERSUS_QUEUE_LOW", 50)
+    low = _option("VERSUS_QUEUE_LOW", 100)
     return [pk for pk in ids if pk in busy or (queue.queue_length(pk) or 0) < low]

@@ -81,6 +81,9 @@ def max_round_trips(
 def queued_board(board: Any, fake_redis: Any, settings: Any) -> Any:
     """The board with a full Redis queue of candidates, as the matchmaker leaves it."""
     settings.VERSUS_QUEUE_LOW = 0
+    # Pinned with the seed: on this six-matchup board the batch repeats each one many times,
+    # and where a voter's unseen ones sit in it (so how wide a pop finds one) depends on both.
+    settings.VERSUS_QUEUE_SIZE = 200
     matchups_refill(leaderboard_id=board.pk, seed=1)
     return board
 
