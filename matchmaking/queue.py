@@ -188,6 +188,19 @@ def queue_push_back(leaderboard_id: int, candidates: list[Candidate]) -> None:
         redis_failed("push back")
 
 
+def queue_push_tail(leaderboard_id: int, candidates: list[Candidate]) -> None:
+    """Send candidates a voter was shown before to the back of the queue, in their order,
+    for a later voter: back at the head, the same voter would pop them again first on every
+    request (alone on a board, until a refill)."""
+    client = redis_client()
+    if client is None or not candidates:
+        return
+    try:
+        client.rpush(queue_key(leaderboard_id), *[c.encode() for c in candidates])
+    except _errors():
+        redis_failed("push to the back")
+
+
 def queue_length(leaderboard_id: int) -> int | None:
     """Candidates waiting, or None without a reachable Redis."""
     client = redis_client()

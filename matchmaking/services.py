@@ -250,10 +250,13 @@ def _issued_from(
 ) -> Issued | None:
     """What an offer of `candidate` gives the voter: the new matchup, or their open one
     again; None sends them the general way. A valid candidate not used goes back to the
-    queue for the next voter; a stale one is dropped."""
+    head of the queue for the next voter, or to its back if this voter was shown it before
+    (`queue.queue_push_tail`); a stale one is dropped."""
     if offer.matchup is not None:
         return Issued(offer.matchup)
-    if offer.valid:
+    if offer.seen:
+        queue.queue_push_tail(leaderboard_id, [candidate])
+    elif offer.valid:
         queue.queue_push_back(leaderboard_id, [candidate])
     if offer.open_id is not None:
         # The open matchup again: a reload cannot be used to skip a pair.
@@ -318,14 +321,18 @@ def _from_queue(
         valid = _still_valid(leaderboard, candidates, outputs)
         chosen: Candidate | None = None
         unused: list[Candidate] = []
+        shown_before: list[Candidate] = []
         for candidate in candidates:
             if candidate not in valid:
                 continue  # stale (model deactivated, prompt untagged): drop it
-            if chosen is None and candidate.pair not in seen:
+            if candidate.pair in seen:
+                shown_before.append(candidate)
+            elif chosen is None:
                 chosen = candidate
             else:
                 unused.append(candidate)
         queue.queue_push_back(leaderboard.pk, unused)
+        queue.queue_push_tail(leaderboard.pk, shown_before)
         shown.update(outputs)
         if chosen is not None or not left:
             return chosen

@@ -557,8 +557,10 @@ class Offer:
     """The new matchup, its outputs and prompt loaded as a voter is shown them."""
     valid: bool
     """Whether the candidate's outputs still belong to active models of the board's benchmark
-    on one prompt the board's tags allow (`services._still_valid`'s rule). Valid, with no
-    open matchup and no new one: the voter was already shown this pair on this prompt."""
+    on one prompt the board's tags allow (`services._still_valid`'s rule)."""
+    seen: bool = False
+    """Valid, not held back, and still not written: the voter was shown this pair on this
+    prompt before (the unique constraint skipped it)."""
 
 
 def _tags(column: str) -> str:
@@ -670,14 +672,17 @@ def _offer_from(
     candidate: Any,
     now: datetime,
     expires_at: datetime,
+    gated: bool = True,
 ) -> Offer:
-    """The `Offer` in a row of `_offer_columns`."""
+    """The `Offer` in a row of `_offer_columns`; `gated`: whether the statement's gate let
+    the insert be tried (`_offer_ctes`)."""
     open_id, new_id = row[0], row[1]
     width = len(_OUTPUT_FIELDS)
     left_row, right_row = row[2 : 2 + width], row[2 + width : 2 + 2 * width]
     valid = left_row[0] is not None
     if new_id is None:
-        return Offer(open_id=open_id, matchup=None, valid=valid)
+        seen = valid and open_id is None and gated
+        return Offer(open_id=open_id, matchup=None, valid=valid, seen=seen)
     prompt = _instance(Prompt, _PROMPT_FIELDS, row[2 + 2 * width : _OFFER_WIDTH])
     left = _instance(Output, _OUTPUT_FIELDS, left_row)
     right = _instance(Output, _OUTPUT_FIELDS, right_row)
@@ -799,5 +804,7 @@ def vote_cast_and_offer(
         candidate=candidate,
         now=now,
         expires_at=expires_at,
+        # The gate, for a vote on this board: a public one (see `_vote_and_offer_sql`).
+        gated=vote.leaderboard.benchmark.is_public,
     )
     return vote, offer

@@ -160,10 +160,10 @@ def test_it_answers_the_open_matchup_and_writes_nothing(board: Any) -> None:
     first = offer(board, voter, pair(l1, r1)).matchup
     assert first is not None
     again = offer(board, voter, pair(l2, r2))
-    assert (again.open_id, again.matchup, again.valid) == (first.pk, None, True)
+    assert (again.open_id, again.matchup, again.valid, again.seen) == (first.pk, None, True, False)
     Matchup.objects.filter(pk=first.pk).update(closed_at=timezone.now())
     # Closed: the same pair is refused by the unique constraint, a new one is written.
     seen = offer(board, voter, pair(r1, l1))
-    assert (seen.open_id, seen.matchup, seen.valid) == (None, None, True)
+    assert (seen.open_id, seen.matchup, seen.valid, seen.seen) == (None, None, True, True)
     assert offer(board, voter, pair(l2, r2)).matchup is not None
     assert Matchup.objects.filter(voter=voter).count() == 2

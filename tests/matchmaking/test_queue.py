@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from evaluation.models import Model, PairCount, Vote
+from evaluation.models import Model, Output, PairCount, Vote
 from matchmaking import queue
 from matchmaking.models import Matchup
 from matchmaking.queue import Candidate
@@ -86,6 +86,38 @@ def test_it_skips_queued_pairs_the_voter_has_seen(
     )
     # What this voter could not use stays queued for the next voter.
     assert queued(fake_redis, board.pk) == [repeat, repeat]
+
+
+def test_a_pair_the_voter_has_seen_goes_to_the_back_for_a_later_voter(
+    board: Any, fake_redis: Any, voter_api: APIClient, settings: Any
+) -> None:
+    """Back at the head, a voter alone on a board would pop it again first on every request
+    (and, with a few of them there, fall to a direct choice) until the next refill."""
+    settings.VERSUS_QUEUE_LOW = 0
+    first = Matchup.objects.get(pk=next_matchup(voter_api, board).json()["id"])
+    vote(voter_api, first.pk)
+    repeat = Candidate(
+        first.prompt_id, first.right_id, first.left_id, first.model_low, first.model_high
+    )
+    fresh = []
+    for prompt_outputs in _outputs_by_prompt(board):
+        for k, left in enumerate(prompt_outputs):
+            for right in prompt_outputs[k + 1 :]:
+                low, high = sorted([left.model_id, right.model_id])
+                if (left.prompt_id, low, high) != repeat.pair:
+                    fresh.append(Candidate(left.prompt_id, left.pk, right.pk, low, high))
+    c1, c2, c3 = fresh[:3]
+    queue.queue_swap(board.pk, [repeat, c1, c2, c3])
+    second = Matchup.objects.get(pk=next_matchup(voter_api, board).json()["id"])
+    assert (second.prompt_id, second.model_low, second.model_high) == c1.pair
+    assert queued(fake_redis, board.pk) == [c2, c3, repeat]
+
+
+def _outputs_by_prompt(board: Any) -> list[list[Output]]:
+    by_prompt: dict[int, list[Output]] = {}
+    for output in Output.objects.filter(prompt__benchmark=board.benchmark).order_by("pk"):
+        by_prompt.setdefault(output.prompt_id, []).append(output)
+    return list(by_prompt.values())
 
 
 def test_it_drops_queued_pairs_of_a_deactivated_model(

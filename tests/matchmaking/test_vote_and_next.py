@@ -165,7 +165,9 @@ def test_a_refused_vote_writes_nothing_and_returns_the_candidate(
 
 
 @on_postgresql
-def test_a_seen_candidate_goes_back_for_the_next_voter(queued_board: Any, fake_redis: Any) -> None:
+def test_a_seen_candidate_goes_to_the_back_for_a_later_voter(
+    queued_board: Any, fake_redis: Any
+) -> None:
     client = browser_client()
     matchup = Matchup.objects.get(pk=page_matchup(client, queued_board))
     seen = Candidate(
@@ -177,7 +179,8 @@ def test_a_seen_candidate_goes_back_for_the_next_voter(queued_board: Any, fake_r
     assert answer.status_code == 201
     nxt = Matchup.objects.get(pk=answer.json()["next"]["id"])
     assert (nxt.prompt_id, nxt.model_low, nxt.model_high) != seen.pair
-    assert queued(fake_redis, queued_board.pk)[0] == seen
+    assert queued(fake_redis, queued_board.pk)[-1] == seen
+    assert queued(fake_redis, queued_board.pk).count(seen) == rest.count(seen) + 1
 
 
 @on_postgresql
