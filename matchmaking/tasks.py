@@ -24,9 +24,13 @@ logger = logging.getLogger(__name__)
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
 def matchups_refill_task(leaderboard_id: int) -> int | None:
     """Refill one leaderboard's queue of candidate pairs (see `matchups_refill`)."""
-    # Cleared first: a voter who finds the queue low after this point asks again.
-    queue.refill_unclaim(leaderboard_id)
-    return matchups_refill(leaderboard_id=leaderboard_id)
+    try:
+        return matchups_refill(leaderboard_id=leaderboard_id)
+    finally:
+        # Cleared once the new batch is in (or the refill failed), not before: a busy board
+        # pops below the low mark many times while a batch is chosen, and each pop would
+        # otherwise queue another refill to run right after this one.
+        queue.refill_unclaim(leaderboard_id)
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)

@@ -8,7 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from evaluation.models import Model, Output, PairCount, Vote
-from matchmaking import queue
+from matchmaking import queue, tasks
 from matchmaking.models import Matchup
 from matchmaking.queue import Candidate
 from matchmaking.services import leaderboards_due_refill, matchups_refill
@@ -241,3 +241,20 @@ def test_it_reads_only_the_pairs_it_asks_about(board: Any, fake_redis: Any) -> N
     assert asked.seen == {pairs[2]}
     assert asked.open_id is None
     assert not asked.complete
+
+
+def test_a_low_queue_asks_for_no_second_refill_while_one_is_chosen(
+    board: Any, fake_redis: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[bool] = []
+
+    def choosing(*, leaderboard_id: int) -> int:
+        # A voter pops below the low mark while the batch is chosen.
+        asked.append(queue.refill_claim(leaderboard_id, seconds=30))
+        return 0
+
+    monkeypatch.setattr(tasks, "matchups_refill", choosing)
+    assert queue.refill_claim(board.pk, seconds=30)  # as queue_refill_soon marks it
+    tasks.matchups_refill_task(board.pk)
+    assert asked == [False]
+    assert queue.refill_claim(board.pk, seconds=30)  # cleared once the batch is in
