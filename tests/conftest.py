@@ -30,6 +30,31 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
             item.add_marker(pytest.mark.skip(reason=reason))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_connection_outlives_the_suite(request: pytest.FixtureRequest) -> Iterator[None]:
+    """On PostgreSQL, end every other session on the test database before pytest-django
+    drops it.
+
+    A live server's thread keeps its database connection until its client's keep-alive socket
+    closes, which can be after the last test; the drop then fails with "database is being
+    accessed by other users" and leaves the test database behind (seen now and then in
+    ``.ci/run``). The test database is set up here, so that this runs before it is dropped.
+    """
+    if not os.environ.get("DATABASE_URL", "").startswith(("postgres", "postgis")):
+        yield
+        return
+    request.getfixturevalue("django_db_setup")
+    blocker = request.getfixturevalue("django_db_blocker")
+    yield
+    from django.db import connection
+
+    with blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture(autouse=True)
 def _media_root(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Every test stores media in its own folder, never in the project's media/."""

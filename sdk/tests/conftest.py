@@ -14,6 +14,7 @@ from versus_testing import image_bytes
 from tests.conftest import (  # noqa: F401
     _eager_celery,
     _media_root,
+    _no_connection_outlives_the_suite,
     other_owner,
     owner,
     token_for,
