@@ -178,27 +178,28 @@ class Ride:
 
 def queue_push_back(leaderboard_id: int, candidates: list[Candidate]) -> None:
     """Return unused candidates to the head, in their order, for the next voter."""
-    client = redis_client()
-    if client is None or not candidates:
-        return
-    try:
-        # LPUSH prepends one at a time, so push in reverse to keep the original order.
-        client.lpush(queue_key(leaderboard_id), *[c.encode() for c in reversed(candidates)])
-    except _errors():
-        redis_failed("push back")
+    _push(leaderboard_id, candidates, at_head=True)
 
 
 def queue_push_tail(leaderboard_id: int, candidates: list[Candidate]) -> None:
     """Send candidates a voter was shown before to the back of the queue, in their order,
     for a later voter: back at the head, the same voter would pop them again first on every
     request (alone on a board, until a refill)."""
+    _push(leaderboard_id, candidates, at_head=False)
+
+
+def _push(leaderboard_id: int, candidates: list[Candidate], *, at_head: bool) -> None:
     client = redis_client()
     if client is None or not candidates:
         return
     try:
-        client.rpush(queue_key(leaderboard_id), *[c.encode() for c in candidates])
+        if at_head:
+            # LPUSH prepends one at a time, so push in reverse to keep the original order.
+            client.lpush(queue_key(leaderboard_id), *[c.encode() for c in reversed(candidates)])
+        else:
+            client.rpush(queue_key(leaderboard_id), *[c.encode() for c in candidates])
     except _errors():
-        redis_failed("push to the back")
+        redis_failed("push back" if at_head else "push to the back")
 
 
 def queue_length(leaderboard_id: int) -> int | None:

@@ -266,8 +266,12 @@ def _issued_from(
 
 def _refill_if_low(leaderboard_id: int, left: int) -> None:
     """Ask for a refill when a pop left fewer than `VERSUS_QUEUE_LOW` candidates."""
-    if left < _option("VERSUS_QUEUE_LOW", 100):
+    if left < _queue_low():
         queue_refill_soon(leaderboard_id)
+
+
+def _queue_low() -> int:
+    return int(_option("VERSUS_QUEUE_LOW", 100))
 
 
 def _matchup_shown(matchup_id: int) -> Matchup:
@@ -599,9 +603,13 @@ def offer_ride(*, board_hint: int | None, roll: float) -> queue.Ride | None:
     (`queue.Ride`), or None when `vote_record_and_offer` would not pop: no hint, not
     PostgreSQL, or a request whose gold draw `roll` may bring a gold check (the caller then
     hands the same `roll` to `vote_record_and_offer`: one draw per request)."""
-    if board_hint is None or connection.vendor != "postgresql" or _gold_possible(roll):
-        return None
-    return queue.Ride(board_hint)
+    return queue.Ride(board_hint) if _offers_with_vote(board_hint, roll) else None
+
+
+def _offers_with_vote(board_hint: int | None, roll: float) -> bool:
+    """Whether a vote can bring its next matchup in its own statement: a board to pop from,
+    PostgreSQL, and a gold draw that cannot bring a gold check."""
+    return board_hint is not None and connection.vendor == "postgresql" and not _gold_possible(roll)
 
 
 def vote_record_and_offer(
@@ -631,15 +639,11 @@ def vote_record_and_offer(
     popped = ride.taken() if ride is not None else None
     if roll is None:
         roll = random.random()
-    eligible = (
-        choice in Vote.Choice.values
-        and connection.vendor == "postgresql"
-        and not _gold_possible(roll)
-    )
-    if popped is None and board_hint is not None and eligible:
+    eligible = choice in Vote.Choice.values and _offers_with_vote(board_hint, roll)
+    if popped is None and eligible:
         popped = queue.queue_pop(board_hint, count=1)
-    if board_hint is None or popped is None or not popped[0] or not eligible:
-        if board_hint is not None and popped is not None:
+    if not eligible or popped is None or not popped[0]:
+        if popped is not None:  # popped from the hinted board's queue, not used
             queue.queue_push_back(board_hint, popped[0])
         return Voted(
             vote_record(matchup_id=matchup_id, voter=voter, choice=choice, now=now), None, roll
@@ -662,18 +666,19 @@ def vote_record_and_offer(
     except Exception:
         queue.queue_push_back(board_hint, [candidate])
         raise
-    if cast is None:
-        # Not a plain vote on an open matchup of this voter: the checked way says why.
+    vote, offer = cast if cast is not None else (None, None)
+    if offer is None:  # nothing written, or the vote was on another board: not offered
         queue.queue_push_back(board_hint, [candidate])
+    if vote is None:
+        # Not a plain vote on an open matchup of this voter: the checked way says why.
         with transaction.atomic():
             vote = _vote_record_checked(matchup_id=matchup_id, voter=voter, choice=choice, now=now)
         return Voted(vote, None, roll)
-    vote, offer = cast
     _ratings_refresh_after_commit(vote.leaderboard_id)
-    if offer is None:  # the vote was on another board
-        queue.queue_push_back(board_hint, [candidate])
-        return Voted(vote, None, roll)
-    return Voted(vote, _issued_from(offer, leaderboard_id=board_hint, candidate=candidate), roll)
+    issued = None
+    if offer is not None:
+        issued = _issued_from(offer, leaderboard_id=board_hint, candidate=candidate)
+    return Voted(vote, issued, roll)
 
 
 def _vote_cast(*, matchup_id: int, voter: Voter, choice: str, now: datetime) -> Vote | None:
@@ -1058,5 +1063,5 @@ def leaderboards_due_refill(*, now: datetime | None = None) -> list[int]:
         .values_list("leaderboard_id", flat=True)
         .distinct()
     )
-    low = _option("VERSUS_QUEUE_LOW", 100)
+    low = _queue_low()
     return [pk for pk in ids if pk in busy or (queue.queue_length(pk) or 0) < low]

@@ -87,7 +87,7 @@ def _instance(model: type[M], names: tuple[str, ...], row: Sequence[Any]) -> M:
 
     Built as `Model.from_db` builds it, less the field-by-field `__init__` and its two
     signals when nothing listens to them: a vote with its next matchup builds seven
-    instances here, which took an eighth of the vote view's samples in a py-spy profile.
+    instances here, on the hot path.
     """
     db = connections[DEFAULT_DB_ALIAS]
     attnames, converting = _reading(model, names, db.vendor)
@@ -119,9 +119,9 @@ def _compact(sql: str) -> str:
     and caches the result only for statements up to
     `psycopg._queries.MAX_CACHED_STATEMENT_LENGTH` characters (4096), so that one-off ORM
     statements do not fill its cache. A vote that brings its next matchup is one statement
-    longer than that; converting it again took 18% of the vote view's samples in a
-    profile (py-spy, one process). For the few fixed statements here the limit is raised to
-    fit them (``tests/matchmaking/test_statements.py`` checks that they fit).
+    longer than that (about 4,300 characters), which psycopg would parse again on every
+    vote. For the few fixed statements here the limit is raised to fit them
+    (``tests/matchmaking/test_statements.py`` checks that they fit).
     """
     sql = " ".join(sql.split())
     try:
