@@ -81,29 +81,55 @@ def _converted(
     return values
 
 
-def _instance(model: type[M], names: tuple[str, ...], row: Sequence[Any]) -> M:
+def _instance(model: type[M], names: tuple[str, ...], row: Sequence[Any], db: Any = None) -> M:
     """A `model` instance from columns `names` of a row, which must come in the order of the
-    model's fields (as `Model.from_db` takes them); fields not named are deferred.
+    model's fields (as `Model.from_db` takes them); fields not named are deferred. `db`: the
+    connection the row came from (looked up when not given: a thread-local read).
 
     Built as `Model.from_db` builds it, less the field-by-field `__init__` and its two
-    signals when nothing listens to them: a vote with its next matchup builds seven
-    instances here, on the hot path.
+    signals when nothing listens to them (`_built`).
     """
-    db = connections[DEFAULT_DB_ALIAS]
+    db = db or connections[DEFAULT_DB_ALIAS]
     attnames, converting = _reading(model, names, db.vendor)
-    values = _converted(converting, row, len(names), db)
-    if pre_init.has_listeners(model) or post_init.has_listeners(model):
-        return model.from_db(db.alias, attnames, values)
-    instance = model.__new__(model)
-    instance.__dict__.update(zip(attnames, values, strict=True))
-    instance._state = ModelState()
-    instance._state.adding, instance._state.db = False, db.alias
+    return _built(model, attnames, _converted(converting, row, len(names), db), db.alias)
+
+
+def _loaded(model: type[M], values: dict[str, Any], related: dict[str, m.Model], db: Any) -> M:
+    """A saved `model` instance from the Python value of each of its concrete fields (by
+    attname; every one must be there) and the related objects at hand (by field name), as
+    the ORM would load it with those relations selected.
+
+    What ``model(**values, **related)`` makes, without `Model.__init__`'s field-by-field
+    defaults and descriptor calls (a vote with its next matchup builds two such instances
+    on the hot path).
+    """
+    attnames = _attnames(model)
+    instance = _built(model, attnames, [values[name] for name in attnames], db.alias)
+    for name, obj in related.items():
+        model._meta.get_field(name).set_cached_value(instance, obj)
     return instance
 
 
-def _named_model(model_id: int, name: str) -> Model:
+@cache
+def _attnames(model: type[m.Model]) -> list[str]:
+    return [field.attname for field in model._meta.concrete_fields]
+
+
+def _built(model: type[M], attnames: list[str], values: list[Any], alias: str) -> M:
+    """`Model.from_db(alias, attnames, values)`, less `__init__` when no `pre_init` or
+    `post_init` receiver listens for `model` (checked on every call)."""
+    if pre_init.has_listeners(model) or post_init.has_listeners(model):
+        return model.from_db(alias, attnames, values)
+    instance = model.__new__(model)
+    instance.__dict__.update(zip(attnames, values, strict=True))
+    instance._state = ModelState()
+    instance._state.adding, instance._state.db = False, alias
+    return instance
+
+
+def _named_model(model_id: int, name: str, db: Any = None) -> Model:
     """A model with only its id and name loaded (for a board that reveals names)."""
-    return _instance(Model, ("id", "name"), (model_id, name))
+    return _instance(Model, ("id", "name"), (model_id, name), db)
 
 
 def _when(value: datetime) -> Any:
@@ -161,9 +187,12 @@ def _insert(instance: m.Model, names: tuple[str, ...], *, skip_conflict: bool = 
 
 
 @cache
-def _columns(alias: str, model: type[m.Model]) -> tuple[tuple[str, ...], str]:
-    """Every concrete field of `model` by name, and their columns under `alias`."""
-    names = tuple(f.name for f in model._meta.concrete_fields)
+def _columns(
+    alias: str, model: type[m.Model], *, deferred: tuple[str, ...] = ()
+) -> tuple[tuple[str, ...], str]:
+    """Every concrete field of `model` by name but the `deferred` ones, and their columns
+    under `alias`."""
+    names = tuple(f.name for f in model._meta.concrete_fields if f.name not in deferred)
     return names, ", ".join(f"{alias}.{model._meta.get_field(n).column}" for n in names)
 
 
@@ -341,25 +370,39 @@ _VOTE_WIDTH = 8
 
 
 def _vote_from(
-    row: Sequence[Any], *, matchup_id: int, voter: Voter, choice: str, now: datetime
+    row: Sequence[Any], *, matchup_id: int, voter: Voter, choice: str, now: datetime, db: Any
 ) -> Vote:
-    """The stored vote, as `vote_cast` answers it, from a row of `_vote_columns`."""
+    """The stored vote, as `vote_cast` answers it, from a row of `_vote_columns` read on
+    connection `db`."""
     vote_id, prompt_id, left, left_name, right, right_name, view_ms, excluded = row[:_VOTE_WIDTH]
-    vote = Vote(
-        matchup_id=matchup_id,
-        leaderboard=_board(row[_VOTE_WIDTH:]),
-        prompt_id=prompt_id,
-        left_model=_named_model(left, left_name),
-        right_model=_named_model(right, right_name),
-        choice=choice,
-        voter=voter,
-        created=now,
-        view_ms=view_ms,
-        excluded=excluded,
+    leaderboard = _board(row[_VOTE_WIDTH:], db)
+    return _loaded(
+        Vote,
+        {
+            "id": vote_id,
+            "matchup_id": matchup_id,
+            "leaderboard_id": leaderboard.pk,
+            "prompt_id": prompt_id,
+            "left_model_id": left,
+            "right_model_id": right,
+            "choice": choice,
+            "voter_id": voter.pk,
+            "created": now,
+            "view_ms": view_ms,
+            "excluded": excluded,
+            # As `_vote_ctes` inserts them.
+            "is_imported": False,
+            "counted": False,
+            "count_batch": None,
+        },
+        {
+            "leaderboard": leaderboard,
+            "left_model": _named_model(left, left_name, db),
+            "right_model": _named_model(right, right_name, db),
+            "voter": voter,
+        },
+        db,
     )
-    vote.pk = vote_id
-    vote._state.adding, vote._state.db = False, connection.alias
-    return vote
 
 
 def vote_cast(
@@ -377,12 +420,13 @@ def vote_cast(
     params = _vote_params(
         matchup_id=matchup_id, voter=voter, choice=choice, now=now, excluding=excluding
     )
-    with connection.cursor() as cursor:
+    db = connections[DEFAULT_DB_ALIAS]
+    with db.cursor() as cursor:
         cursor.execute(_vote_cast_sql(), params)
         row = cursor.fetchone()
     if row is None:
         return None
-    return _vote_from(row, matchup_id=matchup_id, voter=voter, choice=choice, now=now)
+    return _vote_from(row, matchup_id=matchup_id, voter=voter, choice=choice, now=now, db=db)
 
 
 def vote_insert(vote: Vote) -> None:
@@ -391,20 +435,32 @@ def vote_insert(vote: Vote) -> None:
     _insert(vote, _VOTE_COLUMNS)
 
 
+_BOARD_DEFERRED = ("created",)
+"""The fields of a leaderboard and its benchmark that `_board` leaves deferred: nothing on
+the voting path reads when they were created, and a timestamp costs more to load than any
+other column (Django's time zone loader is Python, set up again for every statement)."""
+
+
 def _board_columns() -> str:
-    """Every column of leaderboard ``l`` and its benchmark ``b``, as `_board` reads them.
+    """The columns of leaderboard ``l`` and its benchmark ``b`` that `_board` reads: all but
+    `_BOARD_DEFERRED`.
 
     Named one by one, never ``l.*``: a prepared statement whose columns change (a migration
     adding one) fails with "cached plan must not change result type" until it is prepared
     again, that is on every vote of every running process."""
-    return f"{_columns('l', Leaderboard)[1]}, {_columns('b', Benchmark)[1]}"
+    return (
+        f"{_columns('l', Leaderboard, deferred=_BOARD_DEFERRED)[1]}, "
+        f"{_columns('b', Benchmark, deferred=_BOARD_DEFERRED)[1]}"
+    )
 
 
-def _board(row: Sequence[Any]) -> Leaderboard:
+def _board(row: Sequence[Any], db: Any = None) -> Leaderboard:
     """The leaderboard, its benchmark loaded, from the `_board_columns` of a row."""
-    board_names, bench_names = _columns("l", Leaderboard)[0], _columns("b", Benchmark)[0]
-    board = _instance(Leaderboard, board_names, row[: len(board_names)])
-    board.benchmark = _instance(Benchmark, bench_names, row[len(board_names) :])
+    board_names = _columns("l", Leaderboard, deferred=_BOARD_DEFERRED)[0]
+    bench_names = _columns("b", Benchmark, deferred=_BOARD_DEFERRED)[0]
+    board = _instance(Leaderboard, board_names, row[: len(board_names)], db)
+    benchmark = _instance(Benchmark, bench_names, row[len(board_names) :], db)
+    Leaderboard._meta.get_field("benchmark").set_cached_value(board, benchmark)
     return board
 
 
@@ -672,10 +728,11 @@ def _offer_from(
     candidate: Any,
     now: datetime,
     expires_at: datetime,
+    db: Any,
     gated: bool = True,
 ) -> Offer:
-    """The `Offer` in a row of `_offer_columns`; `gated`: whether the statement's gate let
-    the insert be tried (`_offer_ctes`)."""
+    """The `Offer` in a row of `_offer_columns` read on connection `db`; `gated`: whether
+    the statement's gate let the insert be tried (`_offer_ctes`)."""
     open_id, new_id = row[0], row[1]
     width = len(_OUTPUT_FIELDS)
     left_row, right_row = row[2 : 2 + width], row[2 + width : 2 + 2 * width]
@@ -683,23 +740,31 @@ def _offer_from(
     if new_id is None:
         seen = valid and open_id is None and gated
         return Offer(open_id=open_id, matchup=None, valid=valid, seen=seen)
-    prompt = _instance(Prompt, _PROMPT_FIELDS, row[2 + 2 * width : _OFFER_WIDTH])
-    left = _instance(Output, _OUTPUT_FIELDS, left_row)
-    right = _instance(Output, _OUTPUT_FIELDS, right_row)
-    left.prompt = right.prompt = prompt
-    matchup = Matchup(
-        leaderboard=leaderboard,
-        prompt=prompt,
-        left=left,
-        right=right,
-        model_low=candidate.model_low,
-        model_high=candidate.model_high,
-        voter_id=voter_id,
-        issued_at=now,
-        expires_at=expires_at,
+    prompt = _instance(Prompt, _PROMPT_FIELDS, row[2 + 2 * width : _OFFER_WIDTH], db)
+    left = _instance(Output, _OUTPUT_FIELDS, left_row, db)
+    right = _instance(Output, _OUTPUT_FIELDS, right_row, db)
+    prompt_field = Output._meta.get_field("prompt")
+    prompt_field.set_cached_value(left, prompt)
+    prompt_field.set_cached_value(right, prompt)
+    matchup = _loaded(
+        Matchup,
+        {
+            "id": int(new_id),
+            "leaderboard_id": leaderboard.pk,
+            "prompt_id": prompt.pk,
+            "left_id": left.pk,
+            "right_id": right.pk,
+            "model_low": candidate.model_low,
+            "model_high": candidate.model_high,
+            "voter_id": voter_id,
+            "gold_id": None,
+            "issued_at": now,
+            "expires_at": expires_at,
+            "closed_at": None,
+        },
+        {"leaderboard": leaderboard, "prompt": prompt, "left": left, "right": right},
+        db,
     )
-    matchup.pk = int(new_id)
-    matchup._state.adding, matchup._state.db = False, connection.alias
     return Offer(open_id=None, matchup=matchup, valid=True)
 
 
@@ -719,7 +784,8 @@ def matchup_offer(
     skips a pair the voter was shown before (ON CONFLICT DO NOTHING). A voter row that is gone
     raises IntegrityError. One statement is atomic: no BEGIN or COMMIT.
     """
-    with connection.cursor() as cursor:
+    db = connections[DEFAULT_DB_ALIAS]
+    with db.cursor() as cursor:
         cursor.execute(
             _offer_sql(),
             _offer_params(
@@ -738,6 +804,7 @@ def matchup_offer(
         candidate=candidate,
         now=now,
         expires_at=expires_at,
+        db=db,
     )
 
 
@@ -787,13 +854,14 @@ def vote_cast_and_offer(
             expires_at=expires_at,
         )
     )
-    with connection.cursor() as cursor:
+    db = connections[DEFAULT_DB_ALIAS]
+    with db.cursor() as cursor:
         cursor.execute(_vote_and_offer_sql(), params)
         row = cursor.fetchone()
     if row is None:
         return None
     vote = _vote_from(
-        row[_OFFER_WIDTH:], matchup_id=matchup_id, voter=voter, choice=choice, now=now
+        row[_OFFER_WIDTH:], matchup_id=matchup_id, voter=voter, choice=choice, now=now, db=db
     )
     if vote.leaderboard_id != board_id:
         return vote, None
@@ -804,6 +872,7 @@ def vote_cast_and_offer(
         candidate=candidate,
         now=now,
         expires_at=expires_at,
+        db=db,
         # The gate, for a vote on this board: a public one (see `_vote_and_offer_sql`).
         gated=vote.leaderboard.benchmark.is_public,
     )

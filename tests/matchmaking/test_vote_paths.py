@@ -15,8 +15,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from evaluation.models import Vote
-from matchmaking import services, statements
+from evaluation.models import Model, Output, Vote
+from matchmaking import queue, services, statements
 from matchmaking.models import Matchup, Voter
 from matchmaking.services import matchup_issue, vote_record
 
@@ -211,3 +211,60 @@ def test_one_statement_excludes_by_the_rule_of_the_checked_way(
     expected = services._vote_excluded(trust=trust, flagged=flagged, view_ms=view_ms)
     assert vote.excluded == expected
     assert Vote.objects.get().excluded == expected
+
+
+def _fields(instance: Any) -> dict[str, Any]:
+    return {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields}
+
+
+@postgresql_only
+def test_one_statement_answers_the_vote_and_next_matchup_as_the_orm_loads_them(
+    board: Any,
+) -> None:
+    """The instances built from the statement's row, without `Model.__init__`, hold what
+    the database stored, field by field; the board's creation times stay deferred, and the
+    related objects the answer needs come loaded (no query reads them)."""
+    voter = Voter.objects.create(session_key="v")
+    now = timezone.now()
+    matchup = issue(board, voter, now)
+    shown = (matchup.prompt_id, matchup.model_low, matchup.model_high)
+    left, right = next(
+        (a, b)
+        for a in Output.objects.filter(model__benchmark=board.benchmark).order_by("pk")
+        for b in Output.objects.filter(prompt_id=a.prompt_id, model_id__gt=a.model_id)
+        if (a.prompt_id, a.model_id, b.model_id) != shown
+    )
+    candidate = queue.Candidate(left.prompt_id, left.pk, right.pk, left.model_id, right.model_id)
+    cast_at = now + timedelta(seconds=3)
+    answer = statements.vote_cast_and_offer(
+        matchup_id=matchup.pk,
+        voter=voter,
+        choice="right",
+        now=cast_at,
+        excluding=statements.Excluding(trust_threshold=0.6, min_view_ms=800),
+        board_id=board.pk,
+        candidate=candidate,
+        expires_at=cast_at + timedelta(minutes=30),
+    )
+    assert answer is not None
+    vote, offer = answer
+    assert offer is not None
+    assert offer.matchup is not None
+    issued = offer.matchup
+    assert _fields(vote) == _fields(Vote.objects.get(pk=vote.pk))
+    assert _fields(issued) == _fields(Matchup.objects.get(pk=issued.pk))
+    assert not vote._state.adding
+    assert not issued._state.adding
+    names = dict(Model.objects.values_list("pk", "name"))
+    with CaptureQueriesContext(connection) as queries:
+        assert vote.leaderboard.get_deferred_fields() == {"created"}
+        assert vote.leaderboard.benchmark.get_deferred_fields() == {"created"}
+        assert vote.leaderboard.instruction == board.instruction
+        assert vote.left_model.name == names[vote.left_model_id]
+        assert vote.right_model.name == names[vote.right_model_id]
+        assert vote.voter is voter
+        assert issued.leaderboard is vote.leaderboard
+        assert issued.left.prompt is issued.prompt is issued.right.prompt
+        assert (issued.left.pk, issued.right.pk) == (left.pk, right.pk)
+    assert not queries.captured_queries
+    assert vote.leaderboard.created == board.created  # deferred: read when asked
