@@ -70,7 +70,10 @@ leaderboard_pages = [
     path("outputs/<int:output_id>", leaderboards_views.output_file, name="page-output"),
 ]
 
+# Voting first: the page of a leaderboard and the voter's JSON API (matchmaking/urls.py)
+# take nearly every request of a busy site, and Django tries the routes in order.
 urlpatterns = [
+    path("", include("matchmaking.urls")),
     path("", leaderboards_views.index, name="index"),
     path("leaderboards/<int:leaderboard_id>/", include(leaderboard_pages)),
     path("admin/", admin.site.urls),
@@ -81,8 +84,6 @@ urlpatterns = [
     path("media/a/<int:prompt_id>", evaluation_views.prompt_asset, name="prompt-asset"),
 ]
 
-# Voting: the page of a leaderboard and the voter's JSON API (matchmaking/urls.py).
-urlpatterns += [path("", include("matchmaking.urls"))]
 
 # Metric leaderboards: automatic scores per run, their API and pages (metrics/).
 urlpatterns += [

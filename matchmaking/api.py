@@ -19,6 +19,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import ParseError, ValidationError
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import SAFE_METHODS, AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -68,10 +69,38 @@ class VoterSessionScheme(SessionScheme):
     name = "voterSession"
 
 
+class VotingNegotiation(DefaultContentNegotiation):
+    """DRF's content negotiation, answered at once for what voting clients ask: JSON.
+
+    A request with no ``Accept`` header, or ``*/*`` or ``application/json``, and no query
+    string (no ``?format=``) gets the first renderer when it is JSON's, as DRF would choose
+    it, without parsing the header against every renderer. Anything else is negotiated as
+    usual (the browsable API in development, 406 for a type nobody renders).
+    """
+
+    def select_renderer(
+        self, request: Request, renderers: list[Any], format_suffix: str | None = None
+    ) -> tuple[Any, str]:
+        meta = request.META
+        first = renderers[0]
+        if (
+            format_suffix is None
+            and not meta.get("QUERY_STRING")
+            and meta.get("HTTP_ACCEPT", "*/*") in _JSON_ACCEPTS
+            and first.media_type == "application/json"
+        ):
+            return first, first.media_type
+        return super().select_renderer(request, renderers, format_suffix)
+
+
+_JSON_ACCEPTS = frozenset({"", "*/*", "application/json"})
+
+
 class VotingView(APIView):
     authentication_classes = [VoterSession]
     permission_classes = [AllowAny]
     throttle_classes = [VotingRateThrottle]
+    content_negotiation_class = VotingNegotiation
 
     def finalize_response(
         self, request: Request, response: Response, *args: Any, **kwargs: Any

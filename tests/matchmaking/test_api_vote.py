@@ -6,9 +6,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.http import QueryDict
+from django.http import Http404, QueryDict
 from django.utils import timezone
-from rest_framework.test import APIClient
+from rest_framework.exceptions import NotAcceptable
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.test import APIClient, APIRequestFactory
 
 from evaluation.models import Vote
 from matchmaking import api
@@ -340,3 +344,43 @@ def test_a_vote_body_read_without_the_serializer_reads_as_the_serializer_would(b
         serializer = api.VoteIn(data=body)
         assert serializer.is_valid(), serializer.errors
         assert dict(serializer.validated_data) == plain
+
+
+ACCEPTS = [None, "*/*", "application/json", "text/html", "application/json; indent=4", "*/*;q=0.8"]
+
+
+@pytest.mark.parametrize("query", ["", "format=json", "format=api"])
+@pytest.mark.parametrize("accept", ACCEPTS)
+@pytest.mark.parametrize("browsable", [False, True], ids=["production", "development"])
+def test_voting_views_pick_the_renderer_drf_would(accept: Any, query: str, browsable: bool) -> None:
+    """`VotingNegotiation` answers the usual requests without DRF's header parsing, and
+    agrees with DRF's own negotiation on every request, refusals (404, 406) included."""
+    renderers = [JSONRenderer()] + ([BrowsableAPIRenderer()] if browsable else [])
+    headers = {} if accept is None else {"HTTP_ACCEPT": accept}
+    request = Request(APIRequestFactory().post(f"/api/v1/matchups/1/vote/?{query}", **headers))
+
+    def chosen(negotiation: Any) -> Any:
+        try:
+            renderer, media_type = negotiation.select_renderer(request, renderers)
+        except NotAcceptable:
+            return "406"
+        except Http404:  # a ?format= no renderer has
+            return "404"
+        return type(renderer), media_type
+
+    assert chosen(api.VotingNegotiation()) == chosen(DefaultContentNegotiation())
+
+
+def test_a_vote_that_accepts_no_json_is_refused_and_not_stored(
+    issued: int, voter_api: APIClient
+) -> None:
+    token = voter_api.cookies["csrftoken"].value
+    response = voter_api.post(
+        f"/api/v1/matchups/{issued}/vote/",
+        {"choice": "left"},
+        format="json",
+        HTTP_X_CSRFTOKEN=token,
+        HTTP_ACCEPT="text/html",
+    )
+    assert response.status_code == 406
+    assert not Vote.objects.exists()
