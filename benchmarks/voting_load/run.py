@@ -35,7 +35,12 @@ never told about (its request timed out) is reported apart. The CPU time each pr
 used during a path's window (gunicorn, this database's PostgreSQL backends, the Celery worker,
 the client) is read from /proc and divided by the votes counted.
 
-``python -m benchmarks.voting_load [--voters 8 32] [--seconds 20] [--workers 4]``
+``--rounds N`` measures the paths in turn N times (bare, page, bare, page, ...) and adds up
+each path's windows; the ratio line also gives each round's. On shared cloud cores, whose
+speed drifts from minute to minute, one window per path compares two minutes as much as two
+paths.
+
+``python -m benchmarks.voting_load [--voters 8 32] [--seconds 20] [--rounds 3] [--workers 4]``
 """
 
 from __future__ import annotations
@@ -80,6 +85,18 @@ class Tally:
 
     def add(self, kind: str, seconds: float) -> None:
         self.latencies.setdefault(kind, []).append(seconds * 1000)
+
+    def merge(self, other: Tally) -> None:
+        """Add `other`'s window to this one (rounds of one path)."""
+        for kind, values in other.latencies.items():
+            self.latencies.setdefault(kind, []).extend(values)
+        self.completed += other.completed
+        self.statuses.update(other.statuses)
+        self.acknowledged.extend(other.acknowledged)
+        self.exhausted += other.exhausted
+        self.direct += other.direct
+        for name, seconds in other.cpu.items():
+            self.cpu[name] = self.cpu.get(name, 0.0) + seconds
 
 
 @dataclass(frozen=True)
@@ -490,6 +507,13 @@ def main() -> None:
     parser.add_argument("--voters", type=int, nargs="+", default=[8, 32])
     parser.add_argument("--paths", nargs="+", choices=list(PATHS), default=list(PATHS))
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure the paths in turn this many times (bare, page, bare, page, ...) and add "
+        "up each path's windows: a machine whose speed drifts then slows every path alike",
+    )
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument(
         "--think-ms",
@@ -567,23 +591,24 @@ def main() -> None:
         settled = wait_settled(groups, database)
         print(f"Every server process settled {settled:.1f} s after the first answer.", flush=True)
         for voters in args.voters:
-            for kind in args.paths:
-                clear(args.database_url)
-                queue_redis.delete(DIRECT_KEY)
-                tally = load(
-                    kind,
-                    base,
-                    board,
-                    voters,
-                    args.seconds,
-                    args.warmup,
-                    args.think_ms,
-                    groups,
-                    database,
-                )
-                tally.direct = int(queue_redis.get(DIRECT_KEY) or 0)
-                lost, duplicated, unacked = audit(args.database_url, kind, tally)
-                rows.append((kind, voters, tally, lost, duplicated, unacked))
+            for _ in range(args.rounds):
+                for kind in args.paths:
+                    clear(args.database_url)
+                    queue_redis.delete(DIRECT_KEY)
+                    tally = load(
+                        kind,
+                        base,
+                        board,
+                        voters,
+                        args.seconds,
+                        args.warmup,
+                        args.think_ms,
+                        groups,
+                        database,
+                    )
+                    tally.direct = int(queue_redis.get(DIRECT_KEY) or 0)
+                    lost, duplicated, unacked = audit(args.database_url, kind, tally)
+                    rows.append((kind, voters, tally, lost, duplicated, unacked))
     finally:
         stop(web)
         stop(worker)
@@ -600,12 +625,24 @@ def report(
     load_before: tuple[float, float, float],
     load_after: tuple[float, float, float],
 ) -> None:
-    """Print the latency table, the CPU-per-vote table and the throughput ratios."""
+    """Print the latency table, the CPU-per-vote table and the throughput ratios, each
+    path's rounds added up."""
+    rounds: dict[tuple[str, int], list[Tally]] = {}
+    totals: dict[tuple[str, int], tuple[Tally, list[int]]] = {}
+    for kind, voters, tally, *audited in rows:
+        rounds.setdefault((kind, voters), []).append(tally)
+        total, counts = totals.setdefault((kind, voters), (Tally(), [0, 0, 0]))
+        total.merge(tally)
+        counts[:] = [a + b for a, b in zip(counts, audited, strict=True)]
+    merged = [(kind, voters, total, *counts) for (kind, voters), (total, counts) in totals.items()]
+    window = args.seconds * args.rounds
     threads = f", {args.threads} threads each" if args.threads > 1 else ""
     print(
         f"Voting load: gunicorn {args.workers} {args.worker_class} workers{threads} + PostgreSQL "
         f"+ Redis + 1 Celery worker (2 processes), {args.models} models x {args.prompts} prompts; "
-        f"{args.seconds:g} s measured after {args.warmup:g} s warm-up; think time "
+        f"{args.seconds:g} s measured after {args.warmup:g} s warm-up"
+        + (f", {args.rounds} rounds of the paths in turn" if args.rounds > 1 else "")
+        + "; think time "
         f"{args.think_ms:g} ms; prepared statements {'off' if args.no_prepared else 'on'}; "
         + (
             f"the bare view runs {args.bare_extra_selects} extra SELECTs; "
@@ -625,8 +662,8 @@ def report(
         "| other answers |"
     )
     print("|---" * 14 + "|")
-    for kind, voters, tally, lost, duplicated, unacked in rows:
-        rate = tally.completed / args.seconds
+    for kind, voters, tally, lost, duplicated, unacked in merged:
+        rate = tally.completed / window
         lat = tally.latencies
         others = {k: v for k, v in tally.statuses.items() if k not in (200, 201)}
         exhausted = f"; {tally.exhausted} voters saw every pair" if tally.exhausted else ""
@@ -648,18 +685,23 @@ def report(
     names = ["gunicorn", "postgres", "celery", "client"]
     print("| path | voters | " + " | ".join(names) + " | total | rest (cores) |")
     print("|---" * (len(names) + 4) + "|")
-    for kind, voters, tally, *_ in rows:
+    for kind, voters, tally, *_ in merged:
         per = [1000 * tally.cpu.get(n, 0.0) / max(tally.completed, 1) for n in names]
         cells = " | ".join(f"{v:.2f}" for v in per)
-        rest = tally.cpu.get("rest", 0.0) / args.seconds
+        rest = tally.cpu.get("rest", 0.0) / window
         print(f"| {kind} | {voters} | {cells} | {sum(per):.2f} | {rest:.2f} |")
     if "bare" in args.paths:
         for voters in args.voters:
-            bare = next(r for r in rows if r[0] == "bare" and r[1] == voters)
+            bare = totals[("bare", voters)][0]
             for kind in [p for p in args.paths if p != "bare"]:
-                versus = next(r for r in rows if r[0] == kind and r[1] == voters)
-                ratio = versus[2].completed / max(bare[2].completed, 1)
+                ratio = totals[(kind, voters)][0].completed / max(bare.completed, 1)
+                each = ", ".join(
+                    f"{versus.completed / max(floor.completed, 1):.2f}"
+                    for floor, versus in zip(
+                        rounds[("bare", voters)], rounds[(kind, voters)], strict=True
+                    )
+                )
                 print(
                     f"\n{voters} voters: Versus ({kind}) votes/s = {ratio:.2f} x the bare "
-                    "view's inserts/s"
+                    "view's inserts/s" + (f" (round by round: {each})" if args.rounds > 1 else "")
                 )
