@@ -24,7 +24,9 @@ environment overrides it).
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import random
 import statistics
 import time
@@ -78,11 +80,14 @@ def backend_cpu(pid: int) -> float:
 
 class Meter:
     """Per request kind and request: database round trips, Redis round trips, CPU ms of this
-    process, CPU ms of its PostgreSQL backend."""
+    process, CPU ms of its PostgreSQL backend, and with `calls` the Python function calls the
+    request made (cProfile's count: the same on every machine, however fast; its overhead
+    then weighs on the CPU figures)."""
 
-    def __init__(self, counter: Counter) -> None:
+    def __init__(self, counter: Counter, *, calls: bool = False) -> None:
         self.counter = counter
-        self.rows: dict[str, list[tuple[int, int, float, float]]] = defaultdict(list)
+        self.calls = calls
+        self.rows: dict[str, list[tuple[int, int, float, float, int]]] = defaultdict(list)
         self.last_sql: list[str] = []
 
     def __call__(self, label: str, call: Callable[[], Any]) -> Any:
@@ -94,9 +99,14 @@ class Meter:
             cursor.execute("SELECT pg_backend_pid()")
             (backend,) = cursor.fetchone()
         before, shared, pg = self.counter.redis, self.counter.shared, backend_cpu(backend)
+        profile = cProfile.Profile() if self.calls else None
         with CaptureQueriesContext(connection) as captured:
             t0 = time.process_time()
+            if profile is not None:
+                profile.enable()
             response = call()
+            if profile is not None:
+                profile.disable()
             cpu = time.process_time() - t0
         self.rows[label].append(
             (
@@ -104,6 +114,7 @@ class Meter:
                 self.counter.redis - before,
                 cpu * 1000,
                 (backend_cpu(backend) - pg) * 1000,
+                pstats.Stats(profile).total_calls if profile is not None else 0,
             )
         )
         self.last_sql = [q["sql"] for q in captured.captured_queries]
@@ -118,6 +129,11 @@ def main() -> None:
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/h_voteload")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/5")
     parser.add_argument("--queries", action="store_true", help="print each kind's last SQL")
+    parser.add_argument(
+        "--calls",
+        action="store_true",
+        help="also count each request's Python function calls (cProfile; slows the CPU figures)",
+    )
     args = parser.parse_args()
 
     import redis
@@ -147,7 +163,7 @@ def main() -> None:
 
     counter = Counter()
     counter.install()
-    meter = Meter(counter)
+    meter = Meter(counter, calls=args.calls)
     sql: dict[str, list[str]] = {}
     clients = [Client(enforce_csrf_checks=True, HTTP_HOST="localhost") for _ in range(args.voters)]
     refill()
@@ -216,18 +232,20 @@ def main() -> None:
             for statement in statements:
                 print(statement[:160])
         print()
+    calls_head = " Python calls (median) |" if args.calls else ""
     print(
         "| request | database round trips | Redis round trips | Django CPU ms (median) "
-        "| PostgreSQL CPU ms (mean) |"
+        "| PostgreSQL CPU ms (mean) |" + calls_head
     )
-    print("|---|---|---|---|---|")
+    print("|---|---|---|---|---|" + ("---|" if args.calls else ""))
     for label, values in meter.rows.items():
         db = statistics.median(v[0] for v in values)
         trips = statistics.median(v[1] for v in values)
         cpu = statistics.median(v[2] for v in values)
         # The backend's clock ticks are coarse (10 ms): only a mean over many requests says much.
         pg = f"{statistics.mean(v[3] for v in values):.2f}" if len(values) >= 50 else "-"
-        print(f"| {label} | {db:g} | {trips:g} | {cpu:.2f} | {pg} |")
+        calls = f" {statistics.median(v[4] for v in values):,.0f} |" if args.calls else ""
+        print(f"| {label} | {db:g} | {trips:g} | {cpu:.2f} | {pg} |{calls}")
 
 
 if __name__ == "__main__":
