@@ -39,6 +39,7 @@ from matchmaking.models import Matchup
 from matchmaking.queue import Ride
 from matchmaking.selectors import voting_leaderboard_get
 from matchmaking.services import (
+    VOTE_CHOICES,
     offer_ride,
     output_report,
     vote_record,
@@ -227,12 +228,11 @@ def _plain_vote_in(data: Any) -> dict[str, Any] | None:
     if not isinstance(data, dict):
         return None
     choice, wants_next = data.get("choice"), data.get("next", False)
-    if type(choice) is not str or choice not in _CHOICES or type(wants_next) is not bool:
+    if type(choice) is not str or choice not in VOTE_CHOICES or type(wants_next) is not bool:
         return None
     return {"choice": choice, "next": wants_next}
 
 
-_CHOICES = frozenset(Vote.Choice.values)
 _VOTE_IN = "_versus_vote_in"
 _RIDE = "_versus_offer_ride"
 _ROLL = "_versus_gold_roll"

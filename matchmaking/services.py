@@ -46,13 +46,9 @@ LAST_SEEN_EVERY = timedelta(minutes=5)
 MAX_REPORT_REASON = 500
 
 
-def _option(name: str, default: Any) -> Any:
-    return getattr(settings, name, default)
-
-
 def matchup_ttl() -> timedelta:
     """How long an issued matchup takes a vote."""
-    return timedelta(seconds=_option("VERSUS_MATCHUP_TTL_SECONDS", 1800))
+    return timedelta(seconds=settings.VERSUS_MATCHUP_TTL_SECONDS)
 
 
 # --- Voters -------------------------------------------------------------------------------
@@ -266,12 +262,8 @@ def _issued_from(
 
 def _refill_if_low(leaderboard_id: int, left: int) -> None:
     """Ask for a refill when a pop left fewer than `VERSUS_QUEUE_LOW` candidates."""
-    if left < _queue_low():
+    if left < settings.VERSUS_QUEUE_LOW:
         queue_refill_soon(leaderboard_id)
-
-
-def _queue_low() -> int:
-    return int(_option("VERSUS_QUEUE_LOW", 100))
 
 
 def _matchup_shown(matchup_id: int) -> Matchup:
@@ -449,7 +441,7 @@ NEWCOMER_GOLD_SHARE = 0.25
 def _gold_possible(roll: float) -> bool:
     """Whether a request that drew `roll` (uniform in [0, 1)) may get a gold check: below the
     gold share it may, and below `NEWCOMER_GOLD_SHARE` if the voter is a newcomer."""
-    share = _option("VERSUS_GOLD_SHARE_PERCENT", 5) / 100.0
+    share = settings.VERSUS_GOLD_SHARE_PERCENT / 100.0
     return share > 0 and roll < max(share, NEWCOMER_GOLD_SHARE)
 
 
@@ -461,7 +453,7 @@ def _gold_issue(
     `roll` is the request's draw (`_gold_possible`)."""
     if not _gold_possible(roll):
         return None
-    share = _option("VERSUS_GOLD_SHARE_PERCENT", 5) / 100.0
+    share = settings.VERSUS_GOLD_SHARE_PERCENT / 100.0
     had = Matchup.objects.filter(voter=voter, gold__isnull=False).values("gold_id")
     # A gold check is served under the same rules as any pair: both models still active on
     # this board's benchmark (a deactivated model is never shown again).
@@ -522,7 +514,7 @@ def trust_from(*, gold_seen: int, gold_correct: int) -> float:
     return (gold_correct + TRUST_PRIOR) / (gold_seen + TRUST_PRIOR)
 
 
-_CHOICES = frozenset(Vote.Choice.values)
+VOTE_CHOICES = frozenset(Vote.Choice.values)
 """`Vote.Choice.values`, which builds a list on every read."""
 
 # What `vote_record` reads with the locked matchup: every leaderboard and benchmark field, for
@@ -578,7 +570,7 @@ def vote_record(*, matchup_id: int, voter: Voter, choice: str, now: datetime | N
     matchup without a gold check, goes the short way (`_vote_cast`); anything else goes the
     checked way, which says why a vote is refused.
     """
-    if choice not in Vote.Choice.values:
+    if choice not in VOTE_CHOICES:
         allowed = ", ".join(repr(v) for v in Vote.Choice.values)
         raise Invalid(f"choice: {choice!r} is not allowed; use one of {allowed}", field="choice")
     now = now or timezone.now()
@@ -642,7 +634,7 @@ def vote_record_and_offer(
     popped = ride.taken() if ride is not None else None
     if roll is None:
         roll = random.random()
-    eligible = choice in _CHOICES and _offers_with_vote(board_hint, roll)
+    eligible = choice in VOTE_CHOICES and _offers_with_vote(board_hint, roll)
     if popped is None and eligible:
         popped = queue.queue_pop(board_hint, count=1)
     if not eligible or popped is None or not popped[0]:
@@ -895,12 +887,12 @@ def _excluding() -> statements.Excluding:
 
 def trust_threshold() -> float:
     """The trust below which a voter's votes are left out of the ratings (0..1)."""
-    return float(_option("VERSUS_TRUST_THRESHOLD_PERCENT", 60)) / 100.0
+    return float(settings.VERSUS_TRUST_THRESHOLD_PERCENT) / 100.0
 
 
 def min_view_ms() -> int:
     """Votes cast sooner than this after the matchup was served are left out of the ratings."""
-    return int(_option("VERSUS_MIN_VIEW_MS", 800))
+    return int(settings.VERSUS_MIN_VIEW_MS)
 
 
 def _voter_votes_relabel(voter: Voter, *, lift: str) -> int:
@@ -1006,7 +998,7 @@ def matchups_refill(*, leaderboard_id: int, seed: int | None = None) -> int | No
                 component=board.component,
                 model_votes=board.model_votes,
                 prompt_use=board.prompt_use,
-                batch_size=_option("VERSUS_QUEUE_SIZE", 400),
+                batch_size=settings.VERSUS_QUEUE_SIZE,
                 rng=np.random.default_rng(seed),
             )
             candidates = _candidates_from_picks(board, picks)
@@ -1055,7 +1047,7 @@ def leaderboards_due_refill(*, now: datetime | None = None) -> list[int]:
     its ratings have not moved, so a new batch would be the same.
     """
     now = now or timezone.now()
-    idle = timedelta(seconds=_option("VERSUS_QUEUE_IDLE_SECONDS", 600))
+    idle = timedelta(seconds=settings.VERSUS_QUEUE_IDLE_SECONDS)
     ids = list(
         Leaderboard.objects.filter(is_active=True, benchmark__models__is_active=True)
         .distinct()
@@ -1066,5 +1058,5 @@ def leaderboards_due_refill(*, now: datetime | None = None) -> list[int]:
         .values_list("leaderboard_id", flat=True)
         .distinct()
     )
-    low = _queue_low()
+    low = settings.VERSUS_QUEUE_LOW
     return [pk for pk in ids if pk in busy or (queue.queue_length(pk) or 0) < low]
