@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.test.utils import override_settings
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
@@ -53,6 +54,15 @@ def _no_connection_outlives_the_suite(request: pytest.FixtureRequest) -> Iterato
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing() -> Iterator[None]:
+    """Passwords hashed with MD5 in tests, as Django's testing docs advise: the production
+    hasher (PBKDF2, a million iterations) takes about 0.3 s per user, which was most of the
+    suite's time (two in three tests create one). Nothing here tests the hasher itself."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -10,9 +10,11 @@ import pytest
 from versus import VersusClient
 from versus_testing import image_bytes
 
-# The project's fixtures: owners, their tokens, per-test media storage, eager Celery.
+# The project's fixtures: owners, their tokens, per-test media storage, eager Celery, fast
+# password hashing.
 from tests.conftest import (  # noqa: F401
     _eager_celery,
+    _fast_password_hashing,
     _media_root,
     _no_connection_outlives_the_suite,
     other_owner,
