@@ -105,9 +105,15 @@ def _loaded(model: type[M], values: dict[str, Any], related: dict[str, m.Model],
     """
     attnames = _attnames(model)
     instance = _built(model, attnames, [values[name] for name in attnames], db.alias)
-    for name, obj in related.items():
-        model._meta.get_field(name).set_cached_value(instance, obj)
+    _relate(instance, related)
     return instance
+
+
+def _relate(instance: m.Model, related: dict[str, m.Model]) -> None:
+    """Cache the related objects at hand on `instance` (by field name), as `select_related`
+    leaves them: reading them makes no query, and no descriptor sets their ids again."""
+    for name, obj in related.items():
+        instance._meta.get_field(name).set_cached_value(instance, obj)
 
 
 @cache
@@ -460,7 +466,7 @@ def _board(row: Sequence[Any], db: Any = None) -> Leaderboard:
     bench_names = _columns("b", Benchmark, deferred=_BOARD_DEFERRED)[0]
     board = _instance(Leaderboard, board_names, row[: len(board_names)], db)
     benchmark = _instance(Benchmark, bench_names, row[len(board_names) :], db)
-    Leaderboard._meta.get_field("benchmark").set_cached_value(board, benchmark)
+    _relate(board, {"benchmark": benchmark})
     return board
 
 
@@ -743,9 +749,8 @@ def _offer_from(
     prompt = _instance(Prompt, _PROMPT_FIELDS, row[2 + 2 * width : _OFFER_WIDTH], db)
     left = _instance(Output, _OUTPUT_FIELDS, left_row, db)
     right = _instance(Output, _OUTPUT_FIELDS, right_row, db)
-    prompt_field = Output._meta.get_field("prompt")
-    prompt_field.set_cached_value(left, prompt)
-    prompt_field.set_cached_value(right, prompt)
+    _relate(left, {"prompt": prompt})
+    _relate(right, {"prompt": prompt})
     matchup = _loaded(
         Matchup,
         {

@@ -627,14 +627,17 @@ def report(
 ) -> None:
     """Print the latency table, the CPU-per-vote table and the throughput ratios, each
     path's rounds added up."""
-    rounds: dict[tuple[str, int], list[Tally]] = {}
-    totals: dict[tuple[str, int], tuple[Tally, list[int]]] = {}
-    for kind, voters, tally, *audited in rows:
-        rounds.setdefault((kind, voters), []).append(tally)
-        total, counts = totals.setdefault((kind, voters), (Tally(), [0, 0, 0]))
-        total.merge(tally)
-        counts[:] = [a + b for a, b in zip(counts, audited, strict=True)]
-    merged = [(kind, voters, total, *counts) for (kind, voters), (total, counts) in totals.items()]
+    rounds: dict[tuple[str, int], list[tuple[Any, ...]]] = {}
+    for kind, voters, *window_row in rows:
+        rounds.setdefault((kind, voters), []).append(tuple(window_row))
+    totals: dict[tuple[str, int], Tally] = {}
+    merged = []
+    for (kind, voters), windows in rounds.items():
+        total = totals[(kind, voters)] = Tally()
+        for tally, *_ in windows:
+            total.merge(tally)
+        lost, duplicated, unacked = (sum(w[k] for w in windows) for k in (1, 2, 3))
+        merged.append((kind, voters, total, lost, duplicated, unacked))
     window = args.seconds * args.rounds
     threads = f", {args.threads} threads each" if args.threads > 1 else ""
     print(
@@ -692,11 +695,11 @@ def report(
         print(f"| {kind} | {voters} | {cells} | {sum(per):.2f} | {rest:.2f} |")
     if "bare" in args.paths:
         for voters in args.voters:
-            bare = totals[("bare", voters)][0]
+            bare = totals[("bare", voters)]
             for kind in [p for p in args.paths if p != "bare"]:
-                ratio = totals[(kind, voters)][0].completed / max(bare.completed, 1)
+                ratio = totals[(kind, voters)].completed / max(bare.completed, 1)
                 each = ", ".join(
-                    f"{versus.completed / max(floor.completed, 1):.2f}"
+                    f"{versus[0].completed / max(floor[0].completed, 1):.2f}"
                     for floor, versus in zip(
                         rounds[("bare", voters)], rounds[(kind, voters)], strict=True
                     )
