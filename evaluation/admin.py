@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from evaluation.models import Model, Output, OutputReport, PairCount, Rating, RatingSnapshot, Vote
+from evaluation.services.ratings import votes_exclude
 from evaluation.tasks import ratings_refresh_soon
 
 
@@ -101,10 +102,10 @@ class VoteAdmin(admin.ModelAdmin):
         # Votes are never deleted, only excluded (and so kept for audit).
         return False
 
-    def _refresh(self, request: HttpRequest, done: str, leaderboard_ids: set[int]) -> None:
+    def _refresh(self, request: HttpRequest, done: str, leaderboard_ids: list[int]) -> None:
         """Queue a ratings refresh of each board touched: the rater takes excluded votes out
         of its counters and counts included ones again by itself."""
-        for leaderboard_id in sorted(leaderboard_ids):
+        for leaderboard_id in leaderboard_ids:
             ratings_refresh_soon(leaderboard_id)
         self.message_user(
             request,
@@ -113,8 +114,7 @@ class VoteAdmin(admin.ModelAdmin):
 
     @admin.action(description="Exclude the selected votes from the published fit")
     def exclude_votes(self, request: HttpRequest, queryset: QuerySet[Vote]) -> None:
-        boards = set(queryset.values_list("leaderboard_id", flat=True).distinct())
-        changed = queryset.update(excluded=Vote.Excluded.OPERATOR)
+        changed, boards = votes_exclude(queryset, reason=Vote.Excluded.OPERATOR)
         self._refresh(request, f"Excluded {changed} vote(s).", boards)
 
     @admin.action(description="Count the selected votes again")
@@ -123,8 +123,7 @@ class VoteAdmin(admin.ModelAdmin):
         # would undo it for that vote only, and unflagging the voter is the way back.
         flagged = queryset.filter(voter__is_flagged=True).count()
         included = queryset.exclude(voter__is_flagged=True)
-        boards = set(included.values_list("leaderboard_id", flat=True).distinct())
-        changed = included.update(excluded=Vote.Excluded.COUNTED)
+        changed, boards = votes_exclude(included, reason=Vote.Excluded.COUNTED)
         skipped = (
             f" {flagged} vote(s) of flagged voters stay excluded: unflag the voter instead."
             if flagged

@@ -14,7 +14,7 @@ import logging
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import numpy as np
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from config.errors import Conflict, Invalid, NotFound
@@ -222,6 +222,43 @@ def pair_counts_update(*, leaderboard_id: int) -> int:
     with transaction.atomic():
         _leaderboard_locked(leaderboard_id)
         return _pair_counts_sync(leaderboard_id)
+
+
+def leaderboards_lock(leaderboard_ids: Iterable[int]) -> list[int]:
+    """Take the rater's row lock of each leaderboard, in id order; return the ids, sorted.
+
+    For writers of `Vote.excluded`. A rater run flips `counted` on its leaderboard's votes in
+    several statements of one transaction, holding this lock. An exclusion written beside it
+    could lock the same vote rows in another order, and PostgreSQL would abort one of the two
+    as a deadlock. Under this lock an exclusion and a rater run of the same board take turns,
+    and the id order keeps two writers that lock several boards from waiting on each other.
+    The caller is in a transaction and writes only votes of these boards.
+    """
+    ids = sorted(set(leaderboard_ids))
+    list(
+        Leaderboard.objects.select_for_update(no_key=True)
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return ids
+
+
+def votes_exclude(votes: QuerySet[Vote], *, reason: str) -> tuple[int, list[int]]:
+    """Set `excluded` to `reason` (`""` counts them again) on `votes`, under the lock of each
+    leaderboard they are on; return how many changed and the ids of those leaderboards.
+
+    Nothing else is written: the rater's next run takes excluded votes out of its counters
+    and puts included ones back. Callers queue that run.
+    """
+    with transaction.atomic():
+        boards = leaderboards_lock(
+            votes.values_list("leaderboard_id", flat=True).distinct().order_by()
+        )
+        # Only the boards locked: a vote stored since they were read waits for the next
+        # exclusion (or, for a flagged or distrusted voter, for the rater's own late check).
+        changed = votes.filter(leaderboard_id__in=boards).update(excluded=reason)
+    return changed, boards
 
 
 def _opt(value: float | None) -> float | None:

@@ -12,13 +12,15 @@ from typing import Any
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.core.cache import cache
+from django.db import OperationalError, connection, transaction
 from django.db.models import F, Sum
 
 from config.celery import app as celery_app
 from evaluation import tasks
 from evaluation.models import PairCount, RatingSnapshot, Vote
 from evaluation.selectors import snapshot_latest
-from evaluation.services.ratings import ratings_recompute
+from evaluation.services import ratings
+from evaluation.services.ratings import ratings_recompute, votes_exclude
 from tests.rating.boards import add_votes, board, random_votes
 from tests.threads import in_threads
 
@@ -67,10 +69,12 @@ def test_concurrent_exclusions_and_recomputes_leave_exact_counters(owner):
 
     def work(k: int) -> Any:
         if k < 3:
-            # An operator flags, unflags and flags again slices of the votes.
+            # An operator flags, unflags and flags again slices of the votes. (Written with a
+            # bare UPDATE, beside the rater's run, about one run in thirty died of a deadlock.)
             for step in range(4):
                 chosen = ids[k::3][step * 10 : step * 10 + 40]
-                Vote.objects.filter(pk__in=chosen).update(excluded="" if step == 2 else "flagged")
+                reason = "" if step == 2 else Vote.Excluded.OPERATOR
+                votes_exclude(Vote.objects.filter(pk__in=chosen), reason=reason)
             return "excluded"
         return ratings_recompute(leaderboard_id=leaderboard.pk).vote_count
 
@@ -81,6 +85,56 @@ def test_concurrent_exclusions_and_recomputes_leave_exact_counters(owner):
     assert final.vote_count == counted_total(leaderboard) == counted
     assert final.excluded_count == 400 - counted
     assert not Vote.objects.filter(leaderboard=leaderboard, counted=True).exclude(excluded="")
+
+
+def test_an_exclusion_waits_for_a_rater_run_of_its_board_and_no_other(owner, monkeypatch):
+    leaderboard, models = board(owner, 3)
+    other, other_models = board(owner, 3, name="Other")
+    votes = add_votes(leaderboard, random_votes(models, 30, seed=3))
+    other_votes = add_votes(other, random_votes(other_models, 30, seed=4))
+    ratings_recompute(leaderboard_id=leaderboard.pk)
+    # New votes for the held run to count: it locks their rows, not those of `votes`, so only
+    # the board's lock can make an exclusion of `votes` wait.
+    add_votes(leaderboard, random_votes(models, 10, seed=5))
+    fitting, release = threading.Event(), threading.Event()
+    fit = ratings.standings_fit
+
+    def held_fit(**kwargs: Any) -> Any:
+        fitting.set()  # the rater holds the board's lock and has counted every vote
+        assert release.wait(30)
+        return fit(**kwargs)
+
+    monkeypatch.setattr(ratings, "standings_fit", held_fit)
+
+    def exclude(chosen: list[Vote]) -> int:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '300ms'")
+            changed, _ = votes_exclude(
+                Vote.objects.filter(pk__in=[v.pk for v in chosen]), reason="operator"
+            )
+            return changed
+
+    def work(k: int) -> Any:
+        if k == 0:
+            return ratings_recompute(leaderboard_id=leaderboard.pk).vote_count
+        assert fitting.wait(30)
+        try:
+            with pytest.raises(OperationalError, match="lock timeout"):
+                exclude(votes[:5])  # the rater's board: the exclusion waits for the run
+            return exclude(other_votes[:5])  # another board: no wait
+        finally:
+            release.set()
+
+    assert in_threads(2, work) == [40, 5]
+    assert not Vote.objects.filter(pk__in=[v.pk for v in votes]).exclude(excluded="").exists()
+    changed, boards = votes_exclude(
+        Vote.objects.filter(pk__in=[v.pk for v in votes[:5]]), reason="operator"
+    )
+    assert (changed, boards) == (5, [leaderboard.pk])
+    monkeypatch.setattr(ratings, "standings_fit", fit)
+    final = ratings_recompute(leaderboard_id=leaderboard.pk)
+    assert (final.vote_count, final.excluded_count) == (35, 5) == (counted_total(leaderboard), 5)
 
 
 def test_the_redis_lock_lets_one_run_in_and_frees_itself_after_its_ttl(owner, monkeypatch):
@@ -111,8 +165,9 @@ def test_the_redis_lock_lets_one_run_in_and_frees_itself_after_its_ttl(owner, mo
 
 def test_a_real_worker_publishes_once_for_a_burst_of_votes_then_bootstraps(owner, settings):
     # Long enough for the burst to land inside it on a loaded machine (CI runs two suites
-    # side by side): with 1 s it failed once, run beside the SQLite suite, and with 3 s once
-    # more, beside the SQLite suite and a second PostgreSQL run.
+    # side by side). With 1 s it failed once, beside the SQLite suite. A later failure, put
+    # down to load as well, came from a closed broker pool that test_redis_outage.py left
+    # behind when it ran first (fixed there); this test then saw no snapshot at all.
     settings.VERSUS_RATINGS_DEBOUNCE_SECONDS = 8
     leaderboard, models = board(owner, 4)
     cache.delete(tasks._pending_key(leaderboard.pk))
