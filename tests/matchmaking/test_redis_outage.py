@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import kombu.pools
 import pytest
 from rest_framework.test import APIClient
 
@@ -76,8 +77,10 @@ def celery_broker(url: str) -> Iterator[None]:
     """Tasks published to `url` for real (no worker reads them), as the web processes do."""
 
     def forget_connections() -> None:
-        if celery_app._pool is not None:
-            celery_app._pool.force_close_all()
+        # Close every pooled broker connection and forget the pools. Closing only the app's
+        # pool left it, closed, in kombu's registry under the old broker's address, and the
+        # tests after this one could no longer publish there ("Acquire on closed pool").
+        kombu.pools.reset()
         celery_app._pool = None
         amqp = celery_app.__dict__.get("amqp")
         if amqp is not None:
