@@ -918,22 +918,14 @@ def _voter_votes_relabel(voter: Voter, *, lift: str) -> int:
     else:
         back = votes.filter(excluded=lift)
         moves = [(back.filter(view_ms__lt=min_view_ms()), Vote.Excluded.TOO_FAST), (back, counted)]
-    from evaluation.services.ratings import leaderboards_lock
+    from evaluation.services.ratings import votes_relabel
     from evaluation.tasks import ratings_refresh_soon
 
-    # All the boards at once, so that the locks are taken in one id order.
-    boards = leaderboards_lock(
-        pk
-        for queryset, _ in moves
-        for pk in queryset.values_list("leaderboard_id", flat=True).distinct().order_by()
-    )
-    changed = 0
-    for queryset, reason in moves:
-        # Setting `excluded` is all it takes: the rater takes a counted vote out of the pair
-        # counters (or puts it back) on its next run, as for an operator's exclusion.
-        changed += queryset.filter(leaderboard_id__in=boards).update(excluded=reason)
+    # Setting `excluded` is all it takes: the rater takes a counted vote out of the pair
+    # counters (or puts it back) on its next run, as for an operator's exclusion.
+    changed, boards = votes_relabel(moves)
 
-    for leaderboard_id in sorted(boards):
+    for leaderboard_id in boards:
         transaction.on_commit(lambda pk=leaderboard_id: ratings_refresh_soon(pk))
     return changed
 

@@ -25,7 +25,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks.voting_load.run import CHOICES, environment, fresh_database, seed
+from benchmarks.simulated import vote_rows, votes_insert
+from benchmarks.voting_load.run import environment, fresh_database, seed
 
 
 def timed(repeat: int, work: Callable[[], Any]) -> list[float]:
@@ -63,37 +64,42 @@ def main() -> None:
     django.setup()
     import numpy as np
     from django.conf import settings
+    from django.utils import timezone
 
-    from evaluation.models import Model, Vote
+    from evaluation.models import Model
     from evaluation.services.ratings import ratings_bootstrap, ratings_recompute
     from leaderboards.models import Leaderboard
+    from matchmaking.models import Voter
     from matchmaking.selection import select_pairs
     from matchmaking.selectors import board_state_get
     from matchmaking.services import matchups_refill
 
     board = Leaderboard.objects.select_related("benchmark").get(pk=board_id)
-    models = list(Model.objects.filter(benchmark=board.benchmark).order_by("pk"))
-    prompts = list(board.benchmark.prompts.order_by("position"))
+    model_ids = np.array(
+        Model.objects.filter(benchmark=board.benchmark).order_by("pk").values_list("pk", flat=True)
+    )
+    prompt_ids = np.array(board.benchmark.prompts.order_by("position").values_list("pk", flat=True))
+    voter_ids = np.array(
+        [
+            v.pk
+            for v in Voter.objects.bulk_create(
+                Voter(session_key=f"bench-voter-{k}") for k in range(32)
+            )
+        ]
+    )
     rng = np.random.default_rng(0)
-    strength = np.linspace(1.0, -1.0, len(models))
+    strength = np.linspace(1.0, -1.0, model_ids.size)
 
     def add_votes(n: int) -> None:
-        votes = []
-        for _ in range(n):
-            a, b = rng.choice(len(models), size=2, replace=False)
-            p = 1.0 / (1.0 + np.exp(-(strength[a] - strength[b])))
-            u = rng.random()
-            choice = "left" if u < 0.85 * p else "right" if u < 0.85 else CHOICES[2]
-            votes.append(
-                Vote(
-                    leaderboard=board,
-                    prompt=prompts[int(rng.integers(len(prompts)))],
-                    left_model=models[a],
-                    right_model=models[b],
-                    choice=choice,
-                )
-            )
-        Vote.objects.bulk_create(votes, batch_size=1000)
+        rows = vote_rows(
+            rng,
+            count=n,
+            model_ids=model_ids,
+            strength=strength,
+            prompt_ids=prompt_ids,
+            voter_ids=voter_ids,
+        )
+        votes_insert(board.pk, rows, timezone.now())
 
     print(f"Counting {args.votes} votes ...", flush=True)
     add_votes(args.votes)

@@ -224,16 +224,8 @@ def pair_counts_update(*, leaderboard_id: int) -> int:
         return _pair_counts_sync(leaderboard_id)
 
 
-def leaderboards_lock(leaderboard_ids: Iterable[int]) -> list[int]:
-    """Take the rater's row lock of each leaderboard, in id order; return the ids, sorted.
-
-    For writers of `Vote.excluded`. A rater run flips `counted` on its leaderboard's votes in
-    several statements of one transaction, holding this lock. An exclusion written beside it
-    could lock the same vote rows in another order, and PostgreSQL would abort one of the two
-    as a deadlock. Under this lock an exclusion and a rater run of the same board take turns,
-    and the id order keeps two writers that lock several boards from waiting on each other.
-    The caller is in a transaction and writes only votes of these boards.
-    """
+def _leaderboards_lock(leaderboard_ids: Iterable[int]) -> list[int]:
+    """Take the rater's row lock of each leaderboard, in id order; return the ids, sorted."""
     ids = sorted(set(leaderboard_ids))
     list(
         Leaderboard.objects.select_for_update(no_key=True)
@@ -244,21 +236,40 @@ def leaderboards_lock(leaderboard_ids: Iterable[int]) -> list[int]:
     return ids
 
 
-def votes_exclude(votes: QuerySet[Vote], *, reason: str) -> tuple[int, list[int]]:
-    """Set `excluded` to `reason` (`""` counts them again) on `votes`, under the lock of each
-    leaderboard they are on; return how many changed and the ids of those leaderboards.
+def votes_relabel(moves: Sequence[tuple[QuerySet[Vote], str]]) -> tuple[int, list[int]]:
+    """Set `excluded` on votes, move by move: each `(votes, reason)` gives `votes` the reason
+    (`""` counts them again), in order. Returns how many changed and the ids of the
+    leaderboards the votes are on.
 
-    Nothing else is written: the rater's next run takes excluded votes out of its counters
-    and puts included ones back. Callers queue that run.
+    How operators and voter flags or trust changes exclude stored votes (the rater's own late
+    check, `_late_exclusions`, already holds the lock). A rater run flips `counted` on
+    its leaderboard's votes in several statements of one transaction, holding the
+    leaderboard's row lock. An exclusion written beside it could lock the same vote rows in
+    another order, and PostgreSQL would abort one of the two as a deadlock. So this first takes
+    that lock on every leaderboard of every move at once, in id order: an exclusion and a rater
+    run of the same board take turns, and two exclusions that span several boards never wait
+    on each other.
+
+    Nothing else is written: the rater's next run takes excluded votes out of its counters and
+    puts included ones back. Callers queue that run.
     """
     with transaction.atomic():
-        boards = leaderboards_lock(
-            votes.values_list("leaderboard_id", flat=True).distinct().order_by()
+        boards = _leaderboards_lock(
+            pk
+            for votes, _ in moves
+            for pk in votes.values_list("leaderboard_id", flat=True).distinct().order_by()
         )
         # Only the boards locked: a vote stored since they were read waits for the next
         # exclusion (or, for a flagged or distrusted voter, for the rater's own late check).
-        changed = votes.filter(leaderboard_id__in=boards).update(excluded=reason)
+        changed = 0
+        for votes, reason in moves:
+            changed += votes.filter(leaderboard_id__in=boards).update(excluded=reason)
     return changed, boards
+
+
+def votes_exclude(votes: QuerySet[Vote], *, reason: str) -> tuple[int, list[int]]:
+    """`votes_relabel` with one move: give `votes` the exclusion `reason`."""
+    return votes_relabel([(votes, reason)])
 
 
 def _opt(value: float | None) -> float | None:
