@@ -19,10 +19,6 @@ RUN DEBUG=0 SECRET_KEY=build-only-never-used-at-run-time python manage.py collec
 RUN useradd --system --uid 1000 versus && mkdir -p /data/media && chown -R versus /data /app
 USER versus
 EXPOSE 8000
-# gunicorn: gthread workers keep connections alive and a slow client does not hold a whole
-# worker (this container faces clients with no buffering proxy in front, which sync workers
-# need); a request's threads overlap PostgreSQL and Redis round trips. Size it without a
-# rebuild: WEB_CONCURRENCY workers (about one per core) x GUNICORN_THREADS threads, each thread
-# holding one PostgreSQL connection (CONN_MAX_AGE). Workers are recycled every ~2000 requests;
-# the heartbeat file lives in /dev/shm, since a container's overlay filesystem can stall it.
-CMD ["sh", "-c", "exec gunicorn config.wsgi:application --bind 0.0.0.0:8000 --worker-class gthread --workers ${WEB_CONCURRENCY:-4} --threads ${GUNICORN_THREADS:-4} --keep-alive 5 --max-requests 2000 --max-requests-jitter 200 --worker-tmp-dir /dev/shm --access-logfile -"]
+# gunicorn's settings are in gunicorn.conf.py (preloaded gthread workers, sized by
+# WEB_CONCURRENCY and GUNICORN_THREADS, heartbeat in /dev/shm, access log on stdout).
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "config.wsgi:application"]

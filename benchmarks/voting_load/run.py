@@ -4,8 +4,9 @@ What runs
 ---------
 - PostgreSQL database ``h_voteload`` (dropped and migrated afresh) and Redis db 5 (flushed),
   unless ``--database-url`` / ``--redis-url`` say otherwise.
-- gunicorn (``--workers`` workers of ``--worker-class``, ``--threads`` each; by default the
-  production image's 4 gthread workers x 4 threads) serving Versus with
+- gunicorn with the image's settings (``gunicorn.conf.py``: the application preloaded in the
+  master, access log on; ``--workers`` workers of ``--worker-class``, ``--threads`` each; by
+  default the image's 4 gthread workers x 4 threads) serving Versus with
   ``benchmarks.voting_load.settings``: Versus's settings and routes plus ``POST /bench/bare/``,
   a view that does one INSERT. Every path is measured against this one server.
 - One Celery worker with two processes, as compose runs it (the matchmaker refilling the Redis
@@ -140,6 +141,12 @@ def environment(database_url: str, redis_url: str) -> dict[str, str]:
         PYTHONPATH=str(ROOT),
     )
     return env
+
+
+def add_store_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--database-url`` and ``--redis-url``: the benchmark's own database and Redis db."""
+    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/h_voteload")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/5")
 
 
 def fresh_database(database_url: str) -> None:
@@ -539,8 +546,7 @@ def main() -> None:
     parser.add_argument("--models", type=int, default=30)
     parser.add_argument("--prompts", type=int, default=20)
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/h_voteload")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/5")
+    add_store_arguments(parser)
     args = parser.parse_args()
 
     import redis
@@ -567,6 +573,8 @@ def main() -> None:
     web = start(
         [
             str(BIN / "gunicorn"),
+            "-c",
+            str(ROOT / "gunicorn.conf.py"),
             "config.wsgi:application",
             *server,
             "--bind",

@@ -35,7 +35,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.voting_load.run import CHOICES, environment, fresh_database, seed
+from benchmarks.voting_load.run import (
+    CHOICES,
+    add_store_arguments,
+    environment,
+    fresh_database,
+    seed,
+)
 
 
 class Counter:
@@ -126,8 +132,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.voting_load.trips")
     parser.add_argument("--votes", type=int, default=200, help="votes per flow")
     parser.add_argument("--voters", type=int, default=4)
-    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/h_voteload")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/5")
+    add_store_arguments(parser)
     parser.add_argument("--queries", action="store_true", help="print each kind's last SQL")
     parser.add_argument(
         "--calls",
