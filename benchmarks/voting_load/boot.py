@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import os
 import resource
 import time
 from pathlib import Path
@@ -35,6 +34,7 @@ import redis
 
 from benchmarks.voting_load.run import (
     BIN,
+    NO_PRELOAD,
     ROOT,
     add_store_arguments,
     environment,
@@ -44,22 +44,7 @@ from benchmarks.voting_load.run import (
     stop,
 )
 
-OLD_FLAGS = [
-    "-c",
-    os.devnull,
-    "--worker-class",
-    "gthread",
-    "--workers",
-    "4",
-    "--threads",
-    "4",
-    "--keep-alive",
-    "5",
-    "--worker-tmp-dir",
-    "/dev/shm",
-    "--access-logfile",
-    "-",
-]
+OLD_FLAGS = [*NO_PRELOAD, "--worker-class", "gthread", "--workers", "4", "--threads", "4"]
 """The Dockerfile's gunicorn flags before `gunicorn.conf.py` (less the recycling)."""
 
 

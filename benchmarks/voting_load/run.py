@@ -62,7 +62,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.voting_load import DIRECT_KEY
+from benchmarks.voting_load import DIRECT_KEY, gcstats
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -83,6 +83,9 @@ class Tally:
     """Matchups chosen in the web process (queue empty) during the whole run."""
     cpu: dict[str, float] = field(default_factory=dict)
     """CPU seconds per process group during the window."""
+    gc: list[float] = field(default_factory=lambda: [0.0] * 6)
+    """gunicorn's garbage collections in the window (`--gc-stats`): counts of generations 0, 1
+    and 2, then their CPU seconds."""
 
     def add(self, kind: str, seconds: float) -> None:
         self.latencies.setdefault(kind, []).append(seconds * 1000)
@@ -96,6 +99,7 @@ class Tally:
         self.acknowledged.extend(other.acknowledged)
         self.exhausted += other.exhausted
         self.direct += other.direct
+        self.gc = [mine + theirs for mine, theirs in zip(self.gc, other.gc, strict=True)]
         for name, seconds in other.cpu.items():
             self.cpu[name] = self.cpu.get(name, 0.0) + seconds
 
@@ -141,6 +145,20 @@ def environment(database_url: str, redis_url: str) -> dict[str, str]:
         PYTHONPATH=str(ROOT),
     )
     return env
+
+
+NO_PRELOAD = [
+    "-c",
+    os.devnull,
+    "--keep-alive",
+    "5",
+    "--worker-tmp-dir",
+    "/dev/shm",
+    "--access-logfile",
+    "-",
+]
+"""gunicorn flags as the image had them before `gunicorn.conf.py` (less worker recycling, see
+`boot.py`): no preloading, each worker imports the application itself."""
 
 
 def add_store_arguments(parser: argparse.ArgumentParser) -> None:
@@ -429,6 +447,7 @@ def load(
     think_ms: float,
     groups: dict[str, int],
     database: str,
+    gc_dir: str = "",
 ) -> Tally:
     tally = Tally()
     start_at = time.perf_counter()
@@ -439,9 +458,11 @@ def load(
         await asyncio.sleep(max(0.0, window.start - time.perf_counter()))
         marks["before"], marks["client0"] = process_cpu(groups, database), os.times()
         marks["busy0"] = machine_busy()
+        marks["gc0"] = gcstats.read(gc_dir) if gc_dir else {}
         await asyncio.sleep(max(0.0, window.end - time.perf_counter()))
         marks["after"], marks["client1"] = process_cpu(groups, database), os.times()
         marks["busy1"] = machine_busy()
+        marks["gc1"] = gcstats.read(gc_dir) if gc_dir else {}
 
     async def everyone() -> None:
         jobs: list[Any] = [measure_cpu()]
@@ -461,6 +482,7 @@ def load(
     # Everything else the machine did meanwhile: Redis, PostgreSQL's background processes, the
     # kernel, and other people's work, which would make this window's figures unreliable.
     tally.cpu["rest"] = max(0.0, marks["busy1"] - marks["busy0"] - sum(tally.cpu.values()))
+    tally.gc = gcstats.used(marks["gc0"], marks["gc1"])
     return tally
 
 
@@ -546,6 +568,17 @@ def main() -> None:
     parser.add_argument("--models", type=int, default=30)
     parser.add_argument("--prompts", type=int, default=20)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--no-preload",
+        action="store_true",
+        help="each gunicorn worker imports the application itself (the image's flags before "
+        "gunicorn.conf.py), instead of forking from a master that imported it",
+    )
+    parser.add_argument(
+        "--gc-stats",
+        action="store_true",
+        help="also time the garbage collections of the gunicorn processes (gcstats.py)",
+    )
     add_store_arguments(parser)
     args = parser.parse_args()
 
@@ -555,6 +588,13 @@ def main() -> None:
     if args.no_prepared:
         env["DB_PREPARED_STATEMENTS"] = "0"
     env["VOTING_LOAD_BARE_EXTRA_SELECTS"] = str(args.bare_extra_selects)
+    gc_dir = ""
+    if args.gc_stats:
+        gc_dir = str(ROOT / "benchmarks" / "results" / "gc")
+        Path(gc_dir).mkdir(parents=True, exist_ok=True)
+        for old in Path(gc_dir).iterdir():
+            old.unlink()
+        env[gcstats.ENV] = gc_dir
     fresh_database(args.database_url)
     queue_redis = redis.Redis.from_url(args.redis_url)
     queue_redis.flushdb()
@@ -573,8 +613,7 @@ def main() -> None:
     web = start(
         [
             str(BIN / "gunicorn"),
-            "-c",
-            str(ROOT / "gunicorn.conf.py"),
+            *(NO_PRELOAD if args.no_preload else ["-c", str(ROOT / "gunicorn.conf.py")]),
             "config.wsgi:application",
             *server,
             "--bind",
@@ -613,6 +652,7 @@ def main() -> None:
                         args.think_ms,
                         groups,
                         database,
+                        gc_dir,
                     )
                     tally.direct = int(queue_redis.get(DIRECT_KEY) or 0)
                     lost, duplicated, unacked = audit(args.database_url, kind, tally)
@@ -701,6 +741,22 @@ def report(
         cells = " | ".join(f"{v:.2f}" for v in per)
         rest = tally.cpu.get("rest", 0.0) / window
         print(f"| {kind} | {voters} | {cells} | {sum(per):.2f} | {rest:.2f} |")
+    if args.gc_stats:
+        print()
+        print("gunicorn's garbage collections in the measured window, all processes:")
+        print()
+        print(
+            "| path | voters | collections per 1,000 votes: gen 0 / 1 / 2 | GC CPU ms per vote: "
+            "gen 0 / 1 / 2 | GC CPU ms per vote |"
+        )
+        print("|---|---|---|---|---|")
+        for kind, voters, tally, *_ in merged:
+            votes = max(tally.completed, 1)
+            counts = " / ".join(f"{1000 * n / votes:.1f}" for n in tally.gc[:3])
+            ms = " / ".join(f"{1000 * s / votes:.3f}" for s in tally.gc[3:])
+            print(
+                f"| {kind} | {voters} | {counts} | {ms} | {1000 * sum(tally.gc[3:]) / votes:.3f} |"
+            )
     if "bare" in args.paths:
         for voters in args.voters:
             bare = totals[("bare", voters)]
