@@ -36,10 +36,11 @@ never told about (its request timed out) is reported apart. The CPU time each pr
 used during a path's window (gunicorn, this database's PostgreSQL backends, the Celery worker,
 the client) is read from /proc and divided by the votes counted.
 
-``--rounds N`` measures the paths in turn N times (bare, page, bare, page, ...) and adds up
-each path's windows; the ratio line also gives each round's. On shared cloud cores, whose
-speed drifts from minute to minute, one window per path compares two minutes as much as two
-paths.
+``--rounds N`` measures the paths in turn N times, every other round in reverse (bare, page,
+page, bare, bare, page, ...), and adds up each path's windows; the ratio line also gives each
+round's. On shared cloud cores, whose speed drifts from minute to minute, one window per path
+compares two minutes as much as two paths, and a fixed order would give the drift to the
+path that always comes last.
 
 ``python -m benchmarks.voting_load [--voters 8 32] [--seconds 20] [--rounds 3] [--workers 4]``
 """
@@ -519,6 +520,13 @@ def clear(database_url: str) -> None:
         conn.execute("DELETE FROM evaluation_vote")
 
 
+def rounds_order(paths: list[str], rounds: int) -> list[str]:
+    """The windows of `rounds` rounds of `paths`, every other round in reverse (bare, page,
+    page, bare, ...): a machine that slows down or speeds up steadily then weighs on every
+    path alike, not on the one that always comes last."""
+    return [kind for k in range(rounds) for kind in (paths if k % 2 == 0 else paths[::-1])]
+
+
 PATHS = {
     "bare": "bare: POST /bench/bare/ (one INSERT)",
     "api": "api: GET next + POST vote (two requests per vote)",
@@ -638,25 +646,24 @@ def main() -> None:
         settled = wait_settled(groups, database)
         print(f"Every server process settled {settled:.1f} s after the first answer.", flush=True)
         for voters in args.voters:
-            for _ in range(args.rounds):
-                for kind in args.paths:
-                    clear(args.database_url)
-                    queue_redis.delete(DIRECT_KEY)
-                    tally = load(
-                        kind,
-                        base,
-                        board,
-                        voters,
-                        args.seconds,
-                        args.warmup,
-                        args.think_ms,
-                        groups,
-                        database,
-                        gc_dir,
-                    )
-                    tally.direct = int(queue_redis.get(DIRECT_KEY) or 0)
-                    lost, duplicated, unacked = audit(args.database_url, kind, tally)
-                    rows.append((kind, voters, tally, lost, duplicated, unacked))
+            for kind in rounds_order(args.paths, args.rounds):
+                clear(args.database_url)
+                queue_redis.delete(DIRECT_KEY)
+                tally = load(
+                    kind,
+                    base,
+                    board,
+                    voters,
+                    args.seconds,
+                    args.warmup,
+                    args.think_ms,
+                    groups,
+                    database,
+                    gc_dir,
+                )
+                tally.direct = int(queue_redis.get(DIRECT_KEY) or 0)
+                lost, duplicated, unacked = audit(args.database_url, kind, tally)
+                rows.append((kind, voters, tally, lost, duplicated, unacked))
     finally:
         stop(web)
         stop(worker)
