@@ -19,6 +19,10 @@ the bare one-INSERT view of the load benchmark. The queue is refilled outside th
 requests; no Celery worker runs, so queued tasks cost their publish and nothing else, and the
 ratings debounce is set longer than the run (``VERSUS_RATINGS_DEBOUNCE_SECONDS`` in the
 environment overrides it).
+
+``--calls`` also counts each request's Python function calls, and ``--profile DIR`` also writes
+each request kind's profile, summed over its requests, to ``DIR/<kind>.prof`` (read it with
+``python -m pstats`` or snakeviz): where a request's calls go, not only how many.
 """
 
 from __future__ import annotations
@@ -93,6 +97,7 @@ class Meter:
     def __init__(self, counter: Counter, *, calls: bool = False) -> None:
         self.counter = counter
         self.calls = calls
+        self.profiles: dict[str, pstats.Stats] = {}
         self.rows: dict[str, list[tuple[int, int, float, float, int]]] = defaultdict(list)
         self.last_sql: list[str] = []
 
@@ -123,8 +128,19 @@ class Meter:
                 pstats.Stats(profile).total_calls if profile is not None else 0,
             )
         )
+        if profile is not None:
+            if label in self.profiles:
+                self.profiles[label].add(profile)
+            else:
+                self.profiles[label] = pstats.Stats(profile)
         self.last_sql = [q["sql"] for q in captured.captured_queries]
         return response
+
+
+def profile_file_name(label: str) -> str:
+    """The file `--profile` writes a request kind's profile to: "POST vote + next" ->
+    "post-vote-next.prof"."""
+    return "-".join("".join(c if c.isalnum() else " " for c in label.lower()).split()) + ".prof"
 
 
 def main() -> None:
@@ -138,6 +154,13 @@ def main() -> None:
         "--calls",
         action="store_true",
         help="also count each request's Python function calls (cProfile; slows the CPU figures)",
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        type=Path,
+        help="also write each request kind's summed profile to DIR (implies --calls) "
+        "(pstats files: `python -m pstats DIR/post-vote-next.prof`, or snakeviz)",
     )
     args = parser.parse_args()
 
@@ -168,6 +191,8 @@ def main() -> None:
 
     counter = Counter()
     counter.install()
+    if args.profile is not None:
+        args.calls = True  # the profile is what counts the calls
     meter = Meter(counter, calls=args.calls)
     sql: dict[str, list[str]] = {}
     clients = [Client(enforce_csrf_checks=True, HTTP_HOST="localhost") for _ in range(args.voters)]
@@ -231,6 +256,11 @@ def main() -> None:
                 "/bench/bare/", {"choice": "left"}, content_type="application/json"
             ),
         )
+    if args.profile is not None:
+        args.profile.mkdir(parents=True, exist_ok=True)
+        for label, stats in meter.profiles.items():
+            stats.dump_stats(args.profile / profile_file_name(label))
+        print(f"profiles: {', '.join(sorted(p.name for p in args.profile.glob('*.prof')))}")
     if args.queries:
         for label, statements in sql.items():
             print(f"-- {label}")
