@@ -43,6 +43,12 @@ PROMPT = Prompt._meta.db_table
 LEADERBOARD = Leaderboard._meta.db_table
 BENCHMARK = Benchmark._meta.db_table
 
+ROW_IDS = range(-(2**63), 2**63)
+"""Every id a row can have: id columns are 64-bit integers (BigAutoField) on every database
+Versus runs on. The statements here that look a row up by an id from a request find nothing
+for any other id without asking the database, as the ORM does: the database or its driver
+would refuse it instead (SQLite's raises OverflowError), a 500 for an id in a URL."""
+
 
 @cache
 def _reading(
@@ -263,6 +269,8 @@ def matchup_claim(*, matchup_id: int, voter_id: int, now: datetime) -> Claim | N
     The UPDATE takes the row lock, so of two concurrent votes on one matchup the second finds
     it closed. Call inside the transaction that stores the vote.
     """
+    if matchup_id not in ROW_IDS:
+        return None
     sql = f"""{_CLAIM}
         RETURNING leaderboard_id, prompt_id, issued_at,
           (SELECT o.model_id FROM {OUTPUT} o WHERE o.id = {MATCHUP}.left_id),
@@ -423,6 +431,8 @@ def vote_cast(
     out of the ratings by the rule of `services._vote_excluded`, written here in SQL (a test
     compares the two), and its view time as `services._view_ms` counts it.
     """
+    if matchup_id not in ROW_IDS:
+        return None
     params = _vote_params(
         matchup_id=matchup_id, voter=voter, choice=choice, now=now, excluding=excluding
     )
@@ -471,7 +481,9 @@ def _board(row: Sequence[Any], db: Any = None) -> Leaderboard:
 
 
 def leaderboard_read(leaderboard_id: int) -> Leaderboard | None:
-    """The leaderboard with its benchmark loaded, in one statement."""
+    """The leaderboard with its benchmark loaded, in one statement; None when there is none."""
+    if leaderboard_id not in ROW_IDS:
+        return None
     sql = (
         f"SELECT {_board_columns()} FROM {LEADERBOARD} l "
         f"JOIN {BENCHMARK} b ON b.id = l.benchmark_id WHERE l.id = %s"
@@ -847,6 +859,8 @@ def vote_cast_and_offer(
     is still visible to the voter first), the candidate only judged. The matchup being
     voted on does not count as open.
     """
+    if matchup_id not in ROW_IDS:
+        return None
     params = _vote_params(
         matchup_id=matchup_id, voter=voter, choice=choice, now=now, excluding=excluding
     )

@@ -169,6 +169,14 @@ def test_it_answers_404_for_an_unknown_board(voter_api: APIClient) -> None:
     assert "999999" in response.json()["detail"]
 
 
+@pytest.mark.parametrize("board_id", [2**63, 10**30], ids=["one past bigint", "30 digits"])
+def test_it_answers_404_for_an_id_no_board_can_have(voter_api: APIClient, board_id: int) -> None:
+    response = voter_api.get(f"/api/v1/leaderboards/{board_id}/matchups/next/")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+    assert str(board_id) in response.json()["detail"]
+
+
 def test_it_binds_the_matchup_to_a_logged_in_users_voter(board: Any, owner: Any) -> None:
     client = APIClient()
     client.force_login(owner)

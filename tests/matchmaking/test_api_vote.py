@@ -134,6 +134,21 @@ def test_it_answers_404_for_an_unknown_matchup(voter_api: APIClient, board: Any)
     assert vote(voter_api, 987654).status_code == 404
 
 
+@pytest.mark.parametrize("wants_next", [False, True], ids=["vote", "vote and next"])
+def test_it_answers_404_for_an_id_no_matchup_can_have(
+    issued: int, voter_api: APIClient, wants_next: bool
+) -> None:
+    too_big = 2**63
+    response = csrf_post(
+        voter_api, f"/api/v1/matchups/{too_big}/vote/", {"choice": "left", "next": wants_next}
+    )
+    assert response.status_code == 404
+    assert response.json()["code"] == "matchup_not_found"
+    assert str(too_big) in response.json()["detail"]
+    assert not Vote.objects.exists()
+    assert Matchup.objects.get(pk=issued).closed_at is None
+
+
 def test_it_flags_a_vote_cast_faster_than_the_minimum_view_time(
     issued: int, voter_api: APIClient, settings: Any
 ) -> None:

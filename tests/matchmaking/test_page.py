@@ -101,6 +101,10 @@ def test_it_answers_404_for_a_private_board(owner: Any, client: Client) -> None:
     assert page(client, board).status_code == 404
 
 
+def test_it_answers_404_for_an_id_no_board_can_have(client: Client) -> None:
+    assert client.get(f"/leaderboards/{2**63}/vote/").status_code == 404
+
+
 def test_it_renders_text_outputs_escaped(owner: Any, client: Client) -> None:
     from evaluation.services import model_submit
     from tests.factories import PROMPTS
@@ -246,10 +250,18 @@ def test_it_reports_an_output_without_javascript(board: Any) -> None:
     ("data", "said"),
     [
         ({"matchup": "x", "choice": "left"}, "That form was not valid"),
+        ({"matchup": str(2**63), "choice": "left"}, f"matchup {2**63} was not issued to you"),
+        ({"matchup": str(2**63), "report": "left"}, f"matchup {2**63} was not issued to you"),
         ({"choice": "maybe"}, "choice: &#x27;maybe&#x27; is not allowed; use one of"),
         ({"report": "middle"}, "side: &#x27;middle&#x27; is not allowed; use &#x27;left&#x27;"),
     ],
-    ids=["matchup not a number", "unknown choice", "unknown side"],
+    ids=[
+        "matchup not a number",
+        "vote on a matchup id too large for any row",
+        "report of a matchup id too large for any row",
+        "unknown choice",
+        "unknown side",
+    ],
 )
 def test_it_says_what_was_wrong_with_a_form(board: Any, data: dict[str, Any], said: str) -> None:
     client = Client(enforce_csrf_checks=True)

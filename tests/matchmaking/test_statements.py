@@ -1,4 +1,4 @@
-"""`statements.read_together`: independent reads in one round trip, answering as one by one."""
+"""`statements`: independent reads in one round trip, and lookups by ids no row can have."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
 
 from matchmaking import statements
 from matchmaking.models import Voter
@@ -61,3 +62,35 @@ def test_the_voting_statements_fit_psycopgs_conversion_cache(build: Any) -> None
     assert "\n" not in sql
     assert "  " not in sql
     assert len(sql.encode()) <= queries.MAX_CACHED_STATEMENT_LENGTH
+
+
+@pytest.mark.parametrize("too_big", [2**63, -(2**63) - 1], ids=["above", "below"])
+def test_an_id_no_row_can_have_finds_nothing_without_asking_the_database(
+    board: Any, too_big: int, django_assert_num_queries: Any
+) -> None:
+    """As the ORM answers it: SQLite's driver raises OverflowError for such an id."""
+    voter = Voter.objects.create(session_key="v")
+    now = timezone.now()
+    excluding = statements.Excluding(trust_threshold=0.6, min_view_ms=800)
+    with django_assert_num_queries(0):
+        assert statements.leaderboard_read(too_big) is None
+        assert statements.matchup_claim(matchup_id=too_big, voter_id=voter.pk, now=now) is None
+        assert (
+            statements.vote_cast(
+                matchup_id=too_big, voter=voter, choice="left", now=now, excluding=excluding
+            )
+            is None
+        )
+        assert (
+            statements.vote_cast_and_offer(
+                matchup_id=too_big,
+                voter=voter,
+                choice="left",
+                now=now,
+                excluding=excluding,
+                board_id=board.pk,
+                candidate=None,
+                expires_at=now,
+            )
+            is None
+        )
