@@ -115,7 +115,8 @@ def voter_of(request: Any, *, renew: bool = False) -> Voter:
 def board_hint(request: Any) -> int | None:
     """The board named by the request's `BOARD_COOKIE`, or None (absent or malformed)."""
     raw = _http(request).COOKIES.get(BOARD_COOKIE, "")
-    return int(raw) if raw.isdigit() and 0 < len(raw) < 19 else None
+    # isascii: str.isdigit also holds for digits int() refuses, such as "²".
+    return int(raw) if raw.isascii() and raw.isdigit() and 0 < len(raw) < 19 else None
 
 
 def board_issued(request: Any, leaderboard_id: int) -> None:

@@ -9,6 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from evaluation.models import Model, Output
+from matchmaking.identity import BOARD_COOKIE
 from matchmaking.models import Matchup
 from tests.factories import make_leaderboard, make_models
 from tests.matchmaking.conftest import browser_client, next_matchup, vote
@@ -175,6 +176,17 @@ def test_it_answers_404_for_an_id_no_board_can_have(voter_api: APIClient, board_
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
     assert str(board_id) in response.json()["detail"]
+
+
+@pytest.mark.parametrize("hint", ["²", "1³"])
+def test_it_ignores_a_board_hint_with_digits_int_refuses(
+    board: Any, voter_api: APIClient, hint: str
+) -> None:
+    """str.isdigit holds for superscripts (a cookie's bytes arrive as Latin-1)."""
+    voter_api.cookies[BOARD_COOKIE] = hint
+    response = next_matchup(voter_api, board)
+    assert response.status_code == 200
+    assert response.cookies[BOARD_COOKIE].value == str(board.pk)
 
 
 def test_it_binds_the_matchup_to_a_logged_in_users_voter(board: Any, owner: Any) -> None:

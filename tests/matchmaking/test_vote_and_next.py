@@ -127,7 +127,7 @@ def test_a_hint_naming_another_board_leaves_its_queue_as_it_was(
     assert answer.cookies[BOARD_COOKIE].value == str(queued_board.pk)
 
 
-@pytest.mark.parametrize("hint", ["999999999", "not-a-board", "-3", ""])
+@pytest.mark.parametrize("hint", ["999999999", "not-a-board", "-3", "", "²", "¹0"])
 def test_a_forged_hint_changes_nothing(queued_board: Any, hint: str) -> None:
     client = browser_client()
     matchup = page_matchup(client, queued_board)
