@@ -1,4 +1,4 @@
-"""API-wide pieces: the exception handler and the idempotent-write helper."""
+"""API-wide pieces: the exception handler, the JSON parser and the idempotent-write helper."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from rest_framework import status
+from rest_framework import parsers, status
+from rest_framework.exceptions import ParseError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from config.errors import Conflict, Invalid, VersusError
+from config.validation import JSON_TOO_DEEP
 from evaluation.media import media_removed_on_error
 
 logger = logging.getLogger(__name__)
@@ -37,6 +39,18 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         if len(errors) == 1:
             response.data["field"] = next(iter(errors))
     return response
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, with a body nested too deeply to read answered 400 as any other
+    malformed body is. DRF's own turns only ValueError into its 400; Python's reader raises
+    RecursionError for ``"[" * 100_000``, which was a 500 on every JSON endpoint."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError(f"JSON parse error - request body: {JSON_TOO_DEEP}") from None
 
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"

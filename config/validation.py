@@ -9,6 +9,20 @@ from config.errors import Invalid
 
 MAX_METADATA_BYTES = 64 * 1024
 
+JSON_TOO_DEEP = "arrays and objects nested too deeply to read; nest them fewer than 100 deep"
+
+
+def json_loads(text: str | bytes) -> Any:
+    """`json.loads`, with a document nested too deeply for Python's recursion limit refused
+    as any other malformed JSON is: ValueError (`JSON_TOO_DEEP`), not RecursionError.
+
+    Callers that turn ValueError into a 400 then answer 400 for ``"[" * 100_000`` too.
+    """
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError(JSON_TOO_DEEP) from None
+
 
 def metadata_check(
     metadata: Any, *, field: str = "metadata", max_bytes: int = MAX_METADATA_BYTES

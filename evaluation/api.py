@@ -8,12 +8,11 @@ from typing import Any
 from django.db.models import Count
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import idempotent
+from config.api import JSONParser, idempotent
 from config.errors import Invalid
 from evaluation.api_uploads import UploadParser
 from evaluation.models import Model

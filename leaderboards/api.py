@@ -10,12 +10,11 @@ from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.pagination import LimitOffsetPagination
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import idempotent
+from config.api import JSONParser, idempotent
 from config.errors import Invalid
 from evaluation.api_uploads import UploadParser
 from evaluation.media import media_inspect
