@@ -68,3 +68,30 @@ def test_json_loads_refuses_a_document_nested_too_deeply_as_malformed_json() -> 
     with pytest.raises(ValueError, match=JSON_TOO_DEEP):
         json_loads(TOO_DEEP)
     assert json_loads('{"a": [[1]]}') == {"a": [[1]]}
+
+
+@pytest.mark.parametrize("token", ["\xe9", "é" * 64], ids=["a lone 0xE9 byte", "UTF-8 accents"])
+def test_it_answers_401_for_a_token_that_is_not_ascii(token: str) -> None:
+    """WSGI hands a header's bytes over as Latin-1: "\\xe9" is the byte 0xE9 on the wire."""
+    response = APIClient().get("/api/v1/leaderboards/", HTTP_AUTHORIZATION=f"Token {token}")
+    assert response.status_code == 401
+    assert "not ASCII" in response.json()["detail"]
+    assert response["WWW-Authenticate"] == "Token"
+
+
+def test_it_still_knows_an_owner_by_a_good_token(api: APIClient, owner: Any) -> None:
+    response = api.get("/api/v1/leaderboards/?mine=1")
+    assert response.status_code == 200
+    assert response.wsgi_request.user == owner
+
+
+def test_the_schema_describes_token_authentication_as_knox_did(anon_api: APIClient) -> None:
+    schema = anon_api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    assert schema["components"]["securitySchemes"]["knoxApiToken"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": 'Token-based authentication with required prefix "Token"',
+    }
+    create = schema["paths"]["/api/v1/leaderboards/"]["post"]
+    assert {"knoxApiToken": []} in create["security"]
