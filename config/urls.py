@@ -2,8 +2,9 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
+from config.docs import ApiDocs
 from evaluation import api as evaluation_api
 from evaluation import api_ratings
 from evaluation import views as evaluation_views
@@ -79,7 +80,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/", ApiDocs.as_view(url_name="schema"), name="api-docs"),
     path("media/o/<uuid:public_id>", evaluation_views.output_media, name="output-media"),
     path("media/a/<int:prompt_id>", evaluation_views.prompt_asset, name="prompt-asset"),
 ]

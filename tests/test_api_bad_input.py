@@ -95,3 +95,11 @@ def test_the_schema_describes_token_authentication_as_knox_did(anon_api: APIClie
     }
     create = schema["paths"]["/api/v1/leaderboards/"]["post"]
     assert {"knoxApiToken": []} in create["security"]
+
+
+def test_the_docs_page_answers_options_with_its_methods(anon_api: APIClient) -> None:
+    response = anon_api.options("/api/docs/")
+    assert response.status_code == 200
+    assert response["Allow"] == "GET, HEAD, OPTIONS"
+    assert response.content == b""
+    assert anon_api.get("/api/docs/").status_code == 200
