@@ -14,12 +14,14 @@ from drf_spectacular.utils import (
     extend_schema,
 )
 from rest_framework import serializers
-from rest_framework.pagination import CursorPagination
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from leaderboards.integers import ascii_int
 from leaderboards.selectors import (
     VOTE_EXPORT_COLUMNS,
     leaderboard_get,
@@ -63,6 +65,20 @@ class VotesCursor(CursorPagination):
     page_size = 500
     max_page_size = 5000
     page_size_query_param = "limit"
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        """DRF's cursor, with its position checked to be a vote id.
+
+        DRF checks the cursor's offset and direction but hands the position to the database
+        as sent, so `p=abc` inside a valid cursor failed there (500) instead of answering like
+        any other bad cursor.
+        """
+        cursor = super().decode_cursor(request)
+        if cursor is None or cursor.position is None:
+            return cursor
+        if ascii_int(cursor.position) is None:
+            raise NotFound(self.invalid_cursor_message)
+        return cursor
 
 
 _HELP = dict(VOTE_EXPORT_COLUMNS)

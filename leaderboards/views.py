@@ -23,6 +23,7 @@ from evaluation.selectors import StandingsRow, StandingsView, snapshot_latest, s
 
 # The media view's response helper: one place decides the headers media is served with.
 from evaluation.views import _media_response as media_response
+from leaderboards.integers import ascii_int
 from leaderboards.models import Leaderboard
 from leaderboards.selectors import (
     INDEX_SORTS,
@@ -224,10 +225,7 @@ def _sort_headers(
 
 
 def _h2h_size(request: HttpRequest) -> int:
-    try:
-        size = int(request.GET.get("h2h", HEAD_TO_HEAD_DEFAULT))
-    except ValueError:
-        return HEAD_TO_HEAD_DEFAULT
+    size = ascii_int(request.GET.get("h2h"))
     return size if size in HEAD_TO_HEAD_SIZES else HEAD_TO_HEAD_DEFAULT
 
 
@@ -432,9 +430,10 @@ def prompt_gallery(request: HttpRequest, leaderboard_id: int) -> HttpResponse:
     tags, available_tags = _tags(request, prompts)
     standings = standings_get(leaderboard=leaderboard)
     prompt_ids = prompts.ids_tagged(tags) if tags else prompts.ids
-    single = request.GET.get("prompt", "")
-    if single.isdigit():
-        prompt_ids = [pk for pk in prompt_ids if pk == int(single)]
+    # Like an unknown tag, a prompt that is not an id is ignored.
+    single = ascii_int(request.GET.get("prompt"))
+    if single is not None:
+        prompt_ids = [pk for pk in prompt_ids if pk == single]
     page = Paginator(prompt_ids, _gallery_page_size(len(standings.rows))).get_page(
         request.GET.get("page")
     )
@@ -463,7 +462,7 @@ def prompt_gallery(request: HttpRequest, leaderboard_id: int) -> HttpResponse:
             "prompt_count": len(prompt_ids),
             "clear_url": (
                 _query(request, tag=None, prompt=None, page=None)
-                if tags or single.isdigit()
+                if tags or single is not None
                 else None
             ),
             "prev_url": _query(request, page=page.previous_page_number())

@@ -1,0 +1,73 @@
+"""Bad input to the leaderboard pages and API: a clear 4xx or a value ignored, never a 500."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+from django.test import Client
+from rest_framework.test import APIClient
+
+from leaderboards.integers import ascii_int
+from tests.factories import make_leaderboard, make_models
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def board(owner: Any) -> Any:
+    board = make_leaderboard(owner, tags=[["landscape"], ["city"]])
+    make_models(board, 3)
+    return board
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [("7", 7), ("007", 7), ("9223372036854775807", 2**63 - 1), ("0" * 5000 + "1", 1)],
+)
+def test_ascii_int_reads_ascii_digits_within_bigint(raw: str, value: int) -> None:
+    assert ascii_int(raw) == value
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [None, "", "²", "\u0663", " 7", "+7", "-7", "7_0", "1.0", "9223372036854775808", "9" * 5000],
+)
+def test_ascii_int_refuses_everything_else(raw: str | None) -> None:
+    assert ascii_int(raw) is None
+
+
+@pytest.mark.parametrize("position", ["abc", "", "\u00b2", "-1", "9" * 30])
+def test_it_answers_a_vote_cursor_with_a_bad_position_as_an_invalid_cursor(
+    anon_api: APIClient, board: Any, position: str
+) -> None:
+    cursor = base64.b64encode(f"p={position}".encode()).decode()
+    response = anon_api.get(f"/api/v1/leaderboards/{board.pk}/votes/", {"cursor": cursor})
+    assert response.status_code == 404
+    assert response.json()["detail"] == "Invalid cursor"
+
+
+def test_it_still_follows_a_vote_cursor_with_a_position(anon_api: APIClient, board: Any) -> None:
+    cursor = base64.b64encode(b"p=12").decode()
+    response = anon_api.get(f"/api/v1/leaderboards/{board.pk}/votes/", {"cursor": cursor})
+    assert response.status_code == 200
+    assert response.json()["results"] == []
+
+
+@pytest.mark.parametrize("prompt", ["\u00b2", "\u0663", "-1", " 1", "9" * 30])
+def test_it_ignores_a_prompt_filter_that_is_not_an_id(
+    client: Client, board: Any, prompt: str
+) -> None:
+    response = client.get(f"/leaderboards/{board.pk}/prompts/", {"prompt": prompt})
+    assert response.status_code == 200
+    assert response.content.decode().count('class="panel prompt-result"') == 2
+
+
+@pytest.mark.parametrize("size", ["\u00b2", "\u0661\u0665", "9" * 5000])
+def test_it_shows_the_default_head_to_head_for_a_size_that_is_not_a_number(
+    client: Client, board: Any, size: str
+) -> None:
+    response = client.get(f"/leaderboards/{board.pk}/", {"h2h": size})
+    assert response.status_code == 200
+    assert response.context["h2h_size"] == 15
