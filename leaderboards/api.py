@@ -19,6 +19,7 @@ from config.errors import Invalid
 from evaluation.api_uploads import UploadParser
 from evaluation.media import media_inspect
 from evaluation.models import Model
+from leaderboards.integers import INTEGER_MAX
 from leaderboards.models import Benchmark, Leaderboard, Prompt
 from leaderboards.selectors import (
     benchmark_get,
@@ -107,7 +108,17 @@ class LeaderboardSettingsIn(serializers.Serializer):
         required=False,
         default=Leaderboard.RepeatVotes.EACH,
     )
-    min_votes = serializers.IntegerField(required=False, default=20, min_value=1)
+    min_votes = serializers.IntegerField(
+        required=False,
+        default=20,
+        min_value=1,
+        # The column is PostgreSQL's integer; past it the database, not the request, failed.
+        max_value=INTEGER_MAX,
+        error_messages={
+            "min_value": "must be at least 1",
+            "max_value": f"must be at most {INTEGER_MAX:,}",
+        },
+    )
     anchor_model = serializers.CharField(
         required=False,
         allow_blank=True,

@@ -10,6 +10,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from leaderboards.integers import ascii_int
+from leaderboards.models import Leaderboard
 from tests.factories import make_leaderboard, make_models
 
 pytestmark = pytest.mark.django_db
@@ -71,3 +72,27 @@ def test_it_shows_the_default_head_to_head_for_a_size_that_is_not_a_number(
     response = client.get(f"/leaderboards/{board.pk}/", {"h2h": size})
     assert response.status_code == 200
     assert response.context["h2h_size"] == 15
+
+
+NEW = {"name": "Bounded", "instruction": "Which image do you prefer?", "prompts": ["a", "b"]}
+
+
+@pytest.mark.parametrize("min_votes", [2**31, 2**63, 10**30])
+def test_it_refuses_min_votes_past_what_the_column_holds(
+    api: APIClient, board: Any, min_votes: int
+) -> None:
+    for url, body in [
+        ("/api/v1/leaderboards/", NEW),
+        (f"/api/v1/benchmarks/{board.benchmark_id}/leaderboards/", {**NEW, "name": "Other"}),
+    ]:
+        response = api.post(url, {**body, "min_votes": min_votes}, format="json")
+        assert response.status_code == 400, response.content
+        assert response.json()["field"] == "min_votes"
+        assert "at most 2,147,483,647" in response.json()["detail"]
+    assert Leaderboard.objects.count() == 1
+
+
+def test_it_takes_the_largest_min_votes_the_column_holds(api: APIClient) -> None:
+    response = api.post("/api/v1/leaderboards/", {**NEW, "min_votes": 2**31 - 1}, format="json")
+    assert response.status_code == 201, response.content
+    assert Leaderboard.objects.get().min_votes == 2**31 - 1
