@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.db.models import Count
@@ -13,12 +12,24 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import JSONParser, idempotent
-from config.errors import Invalid
-from evaluation.api_uploads import UploadParser
+from evaluation.api_uploads import UploadParser, json_depth_check, json_part
 from evaluation.models import Model
 from evaluation.services import model_submit
 from leaderboards.models import Benchmark
 from leaderboards.selectors import benchmark_get, leaderboard_get
+
+
+class MetadataField(serializers.JSONField):
+    """Free-form JSON: a JSON value, or a string holding one (how multipart sends it).
+
+    Read by `json_part`, so a document nested deep enough to exhaust Python's stack in
+    parsing or in any later encoding is a 400 naming the field.
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str):
+            return json_part(data, field=self.field_name)
+        return super().to_internal_value(json_depth_check(data, field=self.field_name))
 
 
 class ModelSubmitIn(serializers.Serializer):
@@ -39,7 +50,7 @@ class ModelSubmitIn(serializers.Serializer):
         help_text="One text per prompt, for data_type=text.",
     )
     data_type = serializers.ChoiceField(choices=["media", "text"], default="media")
-    metadata = serializers.JSONField(required=False, help_text="Free-form JSON object.")
+    metadata = MetadataField(required=False, help_text="Free-form JSON object.")
 
 
 class ModelOut(serializers.ModelSerializer):
@@ -56,13 +67,6 @@ def _submit(request: Request, benchmark: Benchmark) -> Response:
     data = ModelSubmitIn(data=request.data)
     data.is_valid(raise_exception=True)
     values = data.validated_data
-    metadata = values.get("metadata")
-    if isinstance(metadata, str):
-        # Multipart carries JSON as a string part.
-        try:
-            metadata = json.loads(metadata)
-        except ValueError as exc:
-            raise Invalid(f"metadata: not valid JSON ({exc})", field="metadata") from None
     model = model_submit(
         benchmark=benchmark,
         owner=request.user,
@@ -71,7 +75,7 @@ def _submit(request: Request, benchmark: Benchmark) -> Response:
         media=values.get("media", []),
         texts=values.get("texts", []),
         data_type=values["data_type"],
-        metadata=metadata,
+        metadata=values.get("metadata"),
     )
     model = _models(Model.objects.filter(pk=model.pk)).get()
     return Response(ModelOut(model).data, status=201)

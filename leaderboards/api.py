@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.db.models import Prefetch
@@ -16,7 +15,7 @@ from rest_framework.views import APIView
 
 from config.api import JSONParser, idempotent
 from config.errors import Invalid
-from evaluation.api_uploads import UploadParser
+from evaluation.api_uploads import UploadParser, json_part
 from evaluation.media import media_inspect
 from evaluation.models import Model
 from leaderboards.integers import INTEGER_MAX
@@ -191,10 +190,7 @@ def _request_payload(request: Request) -> tuple[dict[str, Any], dict[int, Any]]:
             raise Invalid(
                 "data: multipart requests carry the JSON document in a 'data' part", field="data"
             )
-        try:
-            payload = json.loads(raw)
-        except (TypeError, ValueError) as exc:
-            raise Invalid(f"data: not valid JSON ({exc})", field="data") from None
+        payload = json_part(raw, field="data")
         assets: dict[int, Any] = {}
         for key in request.FILES:
             if not (key.startswith("prompt_assets[") and key.endswith("]")):

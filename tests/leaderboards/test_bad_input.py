@@ -9,8 +9,9 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
+from evaluation.api_uploads import MAX_JSON_DEPTH
 from leaderboards.integers import ascii_int
-from leaderboards.models import Leaderboard
+from leaderboards.models import Benchmark, Leaderboard
 from tests.factories import make_leaderboard, make_models
 
 pytestmark = pytest.mark.django_db
@@ -96,3 +97,13 @@ def test_it_takes_the_largest_min_votes_the_column_holds(api: APIClient) -> None
     response = api.post("/api/v1/leaderboards/", {**NEW, "min_votes": 2**31 - 1}, format="json")
     assert response.status_code == 201, response.content
     assert Leaderboard.objects.get().min_votes == 2**31 - 1
+
+
+@pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 900, 5_000])
+def test_it_refuses_a_multipart_data_part_nested_too_deep(api: APIClient, depth: int) -> None:
+    document = '{"name": "Deep", "prompts": ["a"], "description": ' + "[" * (depth - 1)
+    document += "]" * (depth - 1) + "}"
+    response = api.post("/api/v1/benchmarks/", {"data": document}, format="multipart")
+    assert response.status_code == 400, response.content
+    assert (response.json()["field"], response.json()["code"]) == ("data", "too_deep")
+    assert not Benchmark.objects.exists()
