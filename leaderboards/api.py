@@ -18,7 +18,7 @@ from config.errors import Invalid
 from evaluation.api_uploads import UploadParser, json_part
 from evaluation.media import media_inspect
 from evaluation.models import Model
-from leaderboards.integers import INTEGER_MAX
+from leaderboards.integers import INTEGER_MAX, ascii_int
 from leaderboards.models import Benchmark, Leaderboard, Prompt
 from leaderboards.selectors import (
     benchmark_get,
@@ -182,6 +182,24 @@ def _prompt_specs(prompts: list[dict[str, Any]], assets: dict[int, Any]) -> list
     ]
 
 
+def _asset_index(key: str) -> int:
+    """The prompt position a file part `prompt_assets[<index>]` names.
+
+    The index is written one way only (ASCII digits, no leading zero), so no two parts can
+    name the same prompt.
+    """
+    inner = key.removeprefix("prompt_assets[").removesuffix("]")
+    index = ascii_int(inner)
+    if key != f"prompt_assets[{inner}]" or index is None or inner != str(index):
+        raise Invalid(
+            f"{key}: unexpected file; name each asset file prompt_assets[<index>], where the "
+            "index is its prompt's position counted from 0 in plain digits: prompt_assets[0], "
+            "prompt_assets[1], ...",
+            field=key,
+        )
+    return index
+
+
 def _request_payload(request: Request) -> tuple[dict[str, Any], dict[int, Any]]:
     """JSON body, or multipart with a JSON `data` part and files `prompt_assets[<index>]`."""
     if request.content_type.startswith("multipart/"):
@@ -193,16 +211,13 @@ def _request_payload(request: Request) -> tuple[dict[str, Any], dict[int, Any]]:
         payload = json_part(raw, field="data")
         assets: dict[int, Any] = {}
         for key in request.FILES:
-            if not (key.startswith("prompt_assets[") and key.endswith("]")):
+            index = _asset_index(key)
+            uploads = request.FILES.getlist(key)
+            if len(uploads) > 1:
                 raise Invalid(
-                    f"{key}: unexpected file; name asset files prompt_assets[<index>]", field=key
+                    f"{key}: {len(uploads)} files; send one file for each prompt", field=key
                 )
-            try:
-                index = int(key[len("prompt_assets[") : -1])
-            except ValueError:
-                raise Invalid(f"{key}: the index must be a number", field=key) from None
-            upload = request.FILES[key]
-            assets[index] = media_inspect(upload, filename=upload.name or "", field=key)
+            assets[index] = media_inspect(uploads[0], filename=uploads[0].name or "", field=key)
         return payload, assets
     if not isinstance(request.data, dict):
         raise Invalid("the request body must be a JSON object")

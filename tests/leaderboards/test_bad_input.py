@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 import pytest
@@ -12,7 +13,8 @@ from rest_framework.test import APIClient
 from evaluation.api_uploads import MAX_JSON_DEPTH
 from leaderboards.integers import ascii_int
 from leaderboards.models import Benchmark, Leaderboard
-from tests.factories import make_leaderboard, make_models
+from tests.evaluation.test_api_models import multipart
+from tests.factories import make_leaderboard, make_models, png_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -107,3 +109,53 @@ def test_it_refuses_a_multipart_data_part_nested_too_deep(api: APIClient, depth:
     assert response.status_code == 400, response.content
     assert (response.json()["field"], response.json()["code"]) == ("data", "too_deep")
     assert not Benchmark.objects.exists()
+
+
+def post_assets(api: APIClient, *keys: str) -> Any:
+    document = json.dumps({"name": "Edits", "prompts": ["make it night", "add a hat"]})
+    body, content_type = multipart(
+        [("data", document)] + [(key, ("hat.png", png_bytes())) for key in keys]
+    )
+    return api.post("/api/v1/benchmarks/", body, content_type=content_type)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "prompt_assets[-1]",
+        "prompt_assets[00]",
+        "prompt_assets[ 1]",
+        "prompt_assets[1_0]",
+        "prompt_assets[\u0661]",
+        "prompt_assets[]",
+        "prompt_assets[" + "9" * 30 + "]",
+        "prompt_assets[0",
+        "asset",
+    ],
+)
+def test_it_refuses_a_prompt_asset_whose_index_is_not_a_plain_position(
+    api: APIClient, key: str
+) -> None:
+    response = post_assets(api, key)
+    assert response.status_code == 400, response.content
+    assert response.json()["field"] == key
+    assert "prompt_assets[0], prompt_assets[1], ..." in response.json()["detail"]
+    assert not Benchmark.objects.exists()
+
+
+def test_it_refuses_two_prompt_assets_that_name_the_same_prompt(api: APIClient) -> None:
+    response = post_assets(api, "prompt_assets[0]", "prompt_assets[00]")
+    assert response.status_code == 400, response.content
+    assert response.json()["field"] == "prompt_assets[00]"
+    response = post_assets(api, "prompt_assets[1]", "prompt_assets[1]")
+    assert response.status_code == 400, response.content
+    assert response.json()["field"] == "prompt_assets[1]"
+    assert "2 files; send one file for each prompt" in response.json()["detail"]
+    assert not Benchmark.objects.exists()
+
+
+def test_it_refuses_a_prompt_asset_past_the_last_prompt(api: APIClient) -> None:
+    response = post_assets(api, "prompt_assets[2]")
+    assert response.status_code == 400, response.content
+    assert response.json()["field"] == "prompt_assets[2]"
+    assert "(indices 0-1)" in response.json()["detail"]
