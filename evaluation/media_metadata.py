@@ -32,9 +32,10 @@ we cannot clean. No Django here: bytes in, bytes out.
 from __future__ import annotations
 
 import io
+import math
 import struct
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import mutagen
 import mutagen.apev2
@@ -74,7 +75,14 @@ def metadata_strip(data: bytes, *, extension: str) -> StrippedMedia:
         "ogg": ogg_strip,
         "flac": flac_strip,
     }[extension]
-    return strip(data)
+    stripped = strip(data)
+    duration = stripped.duration
+    if duration is not None and not (math.isfinite(duration) and duration >= 0):
+        # Headers may say anything: WebM's Duration is a float of any value, and an Opus
+        # pre-skip past the last sample makes mutagen's length negative. Such a length is no
+        # duration, and NaN would be stored as NULL on SQLite but as NaN on PostgreSQL.
+        return replace(stripped, duration=None)
+    return stripped
 
 
 # -- WebM / Matroska (EBML) ----------------------------------------------------------------------

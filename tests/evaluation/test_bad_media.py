@@ -1,9 +1,11 @@
-"""Damaged images: refused with a 400 naming the file, whatever Pillow raises, nothing stored."""
+"""Damaged media: images refused with a 400 naming the file whatever Pillow raises, nothing
+stored; durations that are no length not kept."""
 
 from __future__ import annotations
 
 import io
 import json
+import math
 import struct
 from pathlib import Path
 
@@ -13,8 +15,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from evaluation.media import MediaError, media_inspect
-from evaluation.models import Model
+from evaluation.models import Model, Output
+from evaluation.services import model_submit
 from leaderboards.models import Benchmark
+from tests.evaluation.test_media_metadata import webm_with_secrets
 from tests.factories import PROMPTS, make_leaderboard, named_file
 
 
@@ -101,3 +105,36 @@ def test_it_answers_400_for_a_damaged_prompt_asset_and_stores_nothing(api, name,
     assert (response.json()["field"], response.json()["code"]) == ("prompt_assets[0]", "corrupt")
     assert not Benchmark.objects.exists()
     assert stored_files() == []
+
+
+def webm_lasting(seconds: float) -> bytes:
+    """The test WebM with its Duration (in milliseconds, the default timestamp scale) replaced."""
+    data = webm_with_secrets()
+    declared = struct.pack(">d", 2000.0)
+    assert data.count(declared) == 1
+    return data.replace(declared, struct.pack(">d", seconds * 1000))
+
+
+@pytest.mark.parametrize("seconds", [math.nan, math.inf, -math.inf, -5.0, 1e305])
+def test_it_keeps_no_duration_that_is_not_a_length(seconds):
+    inspected = media_inspect(named_file(webm_lasting(seconds), "v.webm"), filename="v.webm")
+    assert inspected.duration is None
+
+
+def test_it_keeps_a_webm_duration_that_is_a_length():
+    inspected = media_inspect(named_file(webm_lasting(2.5), "v.webm"), filename="v.webm")
+    assert inspected.duration == pytest.approx(2.5)
+
+
+@pytest.mark.django_db
+def test_it_stores_no_duration_for_a_webm_that_declares_nan(owner):
+    leaderboard = make_leaderboard(owner)
+    data = webm_lasting(math.nan)
+    model_submit(
+        benchmark=leaderboard.benchmark,
+        owner=owner,
+        name="nan",
+        prompts=PROMPTS,
+        media=[named_file(data, "a.webm"), named_file(data, "b.webm")],
+    )
+    assert list(Output.objects.values_list("duration", flat=True)) == [None, None]
