@@ -353,6 +353,9 @@ def _with_related_benchmarks(qs: Any) -> Any:
 def _search_page(view: APIView, request: Request, qs: Any, out: type[Any]) -> Response:
     """One page of `qs`, narrowed by `?name=` (case-insensitive part of the name)."""
     if name := request.query_params.get("name", "").strip():
+        if "\x00" in name:
+            # PostgreSQL refuses NUL in any text: say so here, not as a failed query.
+            raise Invalid("name: contains a NUL character; search with plain text", field="name")
         qs = qs.filter(name__icontains=name)
     paginator = Pagination()
     page = paginator.paginate_queryset(qs, request, view=view)

@@ -129,7 +129,8 @@ def _query(request: HttpRequest, **changes: Any) -> str:
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
     """Every leaderboard the visitor may see, searchable by name, sorted by update or votes."""
-    query = request.GET.get("q", "").strip()[:200]
+    # PostgreSQL refuses NUL in any text; like other bad values here, it is dropped.
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:200]
     sort = request.GET.get("sort", "updated")
     if sort not in INDEX_SORTS:
         sort = "updated"

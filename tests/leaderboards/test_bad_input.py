@@ -159,3 +159,20 @@ def test_it_refuses_a_prompt_asset_past_the_last_prompt(api: APIClient) -> None:
     assert response.status_code == 400, response.content
     assert response.json()["field"] == "prompt_assets[2]"
     assert "(indices 0-1)" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/leaderboards/", "/api/v1/benchmarks/"])
+def test_it_refuses_a_name_search_holding_a_nul_character(
+    anon_api: APIClient, board: Any, path: str
+) -> None:
+    response = anon_api.get(path, {"name": "AI\x00Art"})
+    assert response.status_code == 400, response.content
+    assert response.json()["field"] == "name"
+    assert "NUL character" in response.json()["detail"]
+
+
+def test_it_drops_nul_characters_from_the_index_search(client: Client, board: Any) -> None:
+    response = client.get("/", {"q": "AI A\x00rt"})
+    assert response.status_code == 200
+    assert [b.pk for b in response.context["leaderboards"]] == [board.pk]
+    assert response.context["query"] == "AI Art"
