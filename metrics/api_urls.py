@@ -46,7 +46,7 @@ urlpatterns = [
         name="metric-leaderboard-champion",
     ),
     path(
-        "metric-leaderboards/<int:board_id>/runs/<path:run_id>/",
+        "metric-leaderboards/<int:board_id>/runs/<run_id:run_id>/",
         api.RunDetail.as_view(),
         name="metric-leaderboard-run",
     ),

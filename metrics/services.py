@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -75,7 +76,21 @@ def metric_value_check(value: Any, *, field: str) -> float:
     return number
 
 
-def _text(value: Any, *, field: str, max_length: int, required: bool = False) -> str:
+# Characters no name or identifier may hold: control characters (NUL, tabs, line breaks),
+# line and paragraph separators, and lone surrogates (which no database can encode). A line break
+# in a run id also broke the address of its run page, and with it every page listing the run.
+_NOT_ONE_LINE = {"Cc", "Cs", "Zl", "Zp"}
+# Descriptions are free text: line breaks and tabs are fine there.
+_NOT_TEXT = {"Cs"}
+ONE_LINE_RULE = "printable characters on one line (no tabs, line breaks or control characters)"
+
+
+def _text(
+    value: Any, *, field: str, max_length: int, required: bool = False, multiline: bool = False
+) -> str:
+    """`value` stripped, or a 400 naming `field` when it is not a string, too long, empty when
+    `required`, or holds a character it may not: one line of printable characters for names and
+    identifiers, any text but NUL and lone surrogates when `multiline`."""
     if value is None:
         value = ""
     if not isinstance(value, str):
@@ -89,6 +104,15 @@ def _text(value: Any, *, field: str, max_length: int, required: bool = False) ->
         )
     if "\x00" in value:
         raise Invalid(f"{field}: contains a NUL character", field=field)
+    refused = _NOT_TEXT if multiline else _NOT_ONE_LINE
+    for position, char in enumerate(value):
+        if unicodedata.category(char) in refused:
+            rule = "text without lone surrogates" if multiline else ONE_LINE_RULE
+            raise Invalid(
+                f"{field}: {value[:40]!r} holds {char!r} at position {position}; use {rule}",
+                field=field,
+                code="bad_character",
+            )
     return value
 
 
@@ -130,7 +154,9 @@ def _declare(board: MetricBoard, spec: MetricSpec, *, field: str) -> MetricDefin
             "a board may have",
             field=field,
         )
-    description = _text(spec.description, field=f"{field}.description", max_length=500)
+    description = _text(
+        spec.description, field=f"{field}.description", max_length=500, multiline=True
+    )
     return MetricDefinition.objects.create(
         board=board, name=spec.name, higher_is_better=spec.higher_is_better, description=description
     )
@@ -158,7 +184,7 @@ def metric_board_create(
     if if_exists not in {"error", "return"}:
         raise Invalid(f"if_exists: {if_exists!r}; use 'error' or 'return'", field="if_exists")
     name = _text(name, field="name", max_length=200, required=True)
-    description = _text(description, field="description", max_length=10_000)
+    description = _text(description, field="description", max_length=10_000, multiline=True)
     if not metrics:
         raise Invalid(
             "metrics: declare at least one metric, such as "
@@ -237,7 +263,9 @@ def metric_board_update(
                 code="exists",
             )
     if description is not _UNSET:
-        board.description = _text(description, field="description", max_length=10_000)
+        board.description = _text(
+            description, field="description", max_length=10_000, multiline=True
+        )
     if is_public is not _UNSET:
         board.is_public = bool(is_public)
     if primary_metric is not _UNSET:

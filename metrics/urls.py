@@ -9,5 +9,5 @@ urlpatterns = [
     path("", views.board_list, name="index"),
     path("compare/", views.compare_page, name="compare"),
     path("<int:board_id>/", views.board_page, name="board"),
-    path("<int:board_id>/runs/<path:run_id>/", views.run_page, name="run"),
+    path("<int:board_id>/runs/<run_id:run_id>/", views.run_page, name="run"),
 ]

@@ -1,0 +1,110 @@
+"""Bad input to metric leaderboards: a clear 400 naming the field, nothing stored, never a 500.
+
+Each case was found by fuzzing: a run id with a line break (stored, then every page of its board
+failed), ids in non-ASCII digits, dates at the ends of the calendar, numbers too large for the
+database or for a float, weighted scores that overflowed to NaN, and directions for metrics the
+result does not carry.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from config.errors import Invalid
+from metrics.models import MetricResult
+from tests.metrics.boards import log, make_board
+
+pytestmark = pytest.mark.django_db
+
+
+def results_url(board) -> str:
+    return f"/api/v1/metric-leaderboards/{board.pk}/results/"
+
+
+RESULT = {"model_name": "resnet50", "run_id": "run_1", "metrics": {"accuracy": 0.9}}
+
+
+# ---------------------------------------------------------------- names and identifiers
+
+
+@pytest.mark.parametrize("run_id", ["a\nb", "a\rb", "a\tb", "a\u2028b", "a\x1bb"])
+def test_it_refuses_a_run_id_that_is_not_one_printable_line(api, owner, run_id):
+    board = make_board(owner)
+    answer = api.post(results_url(board), {**RESULT, "run_id": run_id}, format="json")
+    assert answer.status_code == 400
+    assert answer.json()["field"] == "run_id"
+    assert answer.json()["code"] == "bad_character"
+    assert "no tabs, line breaks or control characters" in answer.json()["detail"]
+    assert not MetricResult.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "model_name",
+        "model_type",
+        "training_run_id",
+        "eval_dataset",
+        "eval_dataset_version",
+        "train_dataset",
+        "train_dataset_version",
+    ],
+)
+def test_it_refuses_a_line_break_in_every_name_of_a_result(api, owner, field):
+    board = make_board(owner)
+    body = {**RESULT, "eval_dataset": "imagenet", "train_dataset": "in1k", field: "x\ny"}
+    answer = api.post(results_url(board), body, format="json")
+    assert answer.status_code == 400
+    assert answer.json()["field"] == field
+    assert not MetricResult.objects.exists()
+
+
+def test_it_refuses_a_board_name_with_a_line_break_but_not_such_a_description(api):
+    body = {"name": "a\nb", "metrics": [{"name": "accuracy"}]}
+    refused = api.post("/api/v1/metric-leaderboards/", body, format="json")
+    assert refused.status_code == 400
+    assert refused.json()["field"] == "name"
+    described = {**body, "name": "Vision", "description": "Line one.\nLine two."}
+    assert api.post("/api/v1/metric-leaderboards/", described, format="json").status_code == 201
+
+
+def test_the_service_refuses_a_lone_surrogate_in_a_run_id(owner):
+    board = make_board(owner)
+    with pytest.raises(Invalid) as caught:
+        log(board, "m", "run\ud800", accuracy=0.5)
+    assert caught.value.field == "run_id"
+
+
+@pytest.fixture
+def poisoned(owner):
+    """A board holding a run id with a line break, as one logged before ids were checked."""
+    board = make_board(owner, is_public=True)
+    log(board, "m", "fine", accuracy=0.5, latency_ms=3)
+    stored = log(board, "m", "placeholder", accuracy=0.4, latency_ms=2)
+    MetricResult.objects.filter(pk=stored.pk).update(run_id="a\nb")
+    return board
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/metric-leaderboards/{board}/results/",
+        "/api/v1/metric-leaderboards/{board}/ranking/",
+        "/api/v1/metric-leaderboards/{board}/champion/?metric=latency_ms",
+        "/api/v1/metric-leaderboards/compare/?run=fine&run=a%0Ab",
+        "/metrics/{board}/",
+        "/metrics/compare/?run=fine&run=a%0Ab",
+    ],
+)
+def test_a_stored_run_id_with_a_line_break_breaks_no_page(anon_api, poisoned, path):
+    answer = anon_api.get(path.format(board=poisoned.pk))
+    assert answer.status_code == 200
+    assert f"/metrics/{poisoned.pk}/runs/a%0Ab/" in answer.content.decode()
+
+
+def test_the_run_of_a_stored_run_id_with_a_line_break_can_still_be_read(anon_api, poisoned):
+    api_answer = anon_api.get(f"/api/v1/metric-leaderboards/{poisoned.pk}/runs/a%0Ab/")
+    assert api_answer.status_code == 200
+    assert api_answer.json()["run_id"] == "a\nb"
+    assert Client().get(f"/metrics/{poisoned.pk}/runs/a%0Ab/").status_code == 200
