@@ -33,6 +33,7 @@ from metrics.selectors import (
     Ranking,
     board_metrics,
     board_ranking,
+    id_parse,
     metric_board_get,
     metric_boards_visible,
     ranking_spec_parse,
@@ -687,19 +688,13 @@ class RunsCompare(APIView):
     )
     def get(self, request: Request) -> Response:
         params = request.query_params
-        result_ids: list[int] = []
-        for raw in params.getlist("result"):
-            try:
-                result_ids.append(int(raw))
-            except ValueError:
-                raise Invalid(f"result: {raw!r} is not a result id", field="result") from None
         board_raw = params.get("board", "").strip()
-        if board_raw and not board_raw.isdigit():
-            raise Invalid(f"board: {board_raw!r} is not a board id", field="board")
         comparison = runs_compare(
             user=request.user,
             run_ids=[r for r in params.getlist("run") if r.strip()],
-            result_ids=result_ids,
-            board_id=int(board_raw) if board_raw else None,
+            result_ids=[
+                id_parse(raw, field="result", noun="result") for raw in params.getlist("result")
+            ],
+            board_id=id_parse(board_raw, field="board", noun="board") if board_raw else None,
         )
         return Response(comparison_json(request, comparison))

@@ -86,6 +86,24 @@ def _value(query: Mapping[str, Any], key: str) -> str:
     return values[-1] if values else ""
 
 
+MAX_ID = 2**63 - 1  # ids are bigint columns
+
+
+def id_parse(raw: str, *, field: str, noun: str) -> int:
+    """An id from a query parameter, or a 400 naming `field`.
+
+    ASCII digits only: ``str.isdigit`` also passes "²" and "٣", which ``int`` then refuses or
+    reads as a number nobody typed.
+    """
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_ID:
+        raise Invalid(
+            f"{field}: {raw[:40]!r} is not a {noun} id; give its number, such as {field}=12",
+            field=field,
+        )
+    return int(text)
+
+
 def _moment(raw: str, *, field: str, end_of_day: bool) -> datetime:
     try:
         day = parse_date(raw)

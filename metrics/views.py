@@ -31,6 +31,7 @@ from metrics.selectors import (
     board_metrics,
     board_ranking,
     dataset_label,
+    id_parse,
     metric_board_get,
     metric_boards_visible,
     ranking_rows_sorted,
@@ -352,28 +353,24 @@ def run_page(request: HttpRequest, board_id: int, run_id: str) -> HttpResponse:
 @require_GET
 def compare_page(request: HttpRequest) -> HttpResponse:
     """Two to five runs or results side by side, differences and best values marked."""
-    result_ids: list[int] = []
     error = ""
-    for raw in request.GET.getlist("result"):
-        if raw.strip().isdigit():
-            result_ids.append(int(raw))
-        else:
-            error = f"result: {raw!r} is not a result id"
     board_raw = request.GET.get("board", "").strip()
     comparison = None
     status = 200
-    if not error:
-        try:
-            comparison = runs_compare(
-                user=request.user,
-                run_ids=[r for r in request.GET.getlist("run") if r.strip()],
-                result_ids=result_ids,
-                board_id=int(board_raw) if board_raw.isdigit() else None,
-            )
-        except NotFound as exc:
-            raise Http404(exc.message) from None
-        except (Invalid, Conflict) as exc:
-            error = exc.message
+    try:
+        comparison = runs_compare(
+            user=request.user,
+            run_ids=[r for r in request.GET.getlist("run") if r.strip()],
+            result_ids=[
+                id_parse(raw, field="result", noun="result")
+                for raw in request.GET.getlist("result")
+            ],
+            board_id=id_parse(board_raw, field="board", noun="board") if board_raw else None,
+        )
+    except NotFound as exc:
+        raise Http404(exc.message) from None
+    except (Invalid, Conflict) as exc:
+        error = exc.message
     if error:
         status = 400
     metric_rows = []

@@ -108,3 +108,38 @@ def test_the_run_of_a_stored_run_id_with_a_line_break_can_still_be_read(anon_api
     assert api_answer.status_code == 200
     assert api_answer.json()["run_id"] == "a\nb"
     assert Client().get(f"/metrics/{poisoned.pk}/runs/a%0Ab/").status_code == 200
+
+
+# ---------------------------------------------------------------- ids in query parameters
+
+
+BAD_IDS = ["²", "٣", "①", "-1", "1.5", " ", "9" * 30]
+
+
+@pytest.mark.parametrize("raw", BAD_IDS)
+@pytest.mark.parametrize("parameter", ["board", "result"])
+def test_the_compare_api_refuses_an_id_that_is_not_ascii_digits(anon_api, owner, parameter, raw):
+    board = make_board(owner)
+    log(board, "m", "r1", accuracy=0.5)
+    log(board, "m", "r2", accuracy=0.6)
+    answer = anon_api.get(
+        "/api/v1/metric-leaderboards/compare/", {"run": ["r1", "r2"], parameter: raw}
+    )
+    if parameter == "board" and not raw.strip():
+        assert answer.status_code == 200  # an empty board means "any board"
+        return
+    assert answer.status_code == 400
+    assert answer.json()["field"] == parameter
+    assert f"not a {parameter} id" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize("raw", ["²", "٣", "9" * 30])
+@pytest.mark.parametrize("parameter", ["board", "result"])
+def test_the_compare_page_explains_an_id_that_is_not_ascii_digits(owner, parameter, raw):
+    board = make_board(owner)
+    log(board, "m", "r1", accuracy=0.5)
+    log(board, "m", "r2", accuracy=0.6)
+    answer = Client().get("/metrics/compare/", {"run": ["r1", "r2"], parameter: raw})
+    assert answer.status_code == 400
+    assert f"{parameter}: " in answer.content.decode()
+    assert f"is not a {parameter} id" in answer.content.decode()
