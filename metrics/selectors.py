@@ -104,7 +104,16 @@ def id_parse(raw: str, *, field: str, noun: str) -> int:
     return int(text)
 
 
+# The range a time filter is clamped to: a day inside what Python's datetime holds, so that
+# neither the end of a bare date nor a conversion to another time zone (the database's, a day at
+# most) overflows. No result is logged that early or that late, so clamping changes no answer.
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+LATEST = datetime(9999, 12, 30, tzinfo=UTC)
+
+
 def _moment(raw: str, *, field: str, end_of_day: bool) -> datetime:
+    """A date or ISO 8601 time from `raw`, in UTC and within EARLIEST..LATEST; a 400 naming
+    `field` when it is neither."""
     try:
         day = parse_date(raw)
         moment = None if day is not None else parse_datetime(raw)
@@ -116,13 +125,17 @@ def _moment(raw: str, *, field: str, end_of_day: bool) -> datetime:
             field=field,
         )
     if day is not None:
-        moment = datetime.combine(day, time.min)
         if end_of_day:
             # A bare end date includes that whole day.
-            moment += timedelta(days=1)
+            day = day + timedelta(days=1) if day < LATEST.date() else LATEST.date()
+        moment = datetime.combine(day, time.min)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:  # such as 0001-01-01T00:00+05:00, which is in the year 0 in UTC
+        return EARLIEST if moment.year == 1 else LATEST
+    return min(max(moment, EARLIEST), LATEST)
 
 
 FILTER_FIELDS = (

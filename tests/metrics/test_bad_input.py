@@ -143,3 +143,35 @@ def test_the_compare_page_explains_an_id_that_is_not_ascii_digits(owner, paramet
     assert answer.status_code == 400
     assert f"{parameter}: " in answer.content.decode()
     assert f"is not a {parameter} id" in answer.content.decode()
+
+
+# ---------------------------------------------------------------- dates at the ends of time
+
+
+EDGE_DATES = [
+    ("until", "9999-12-31", 1),
+    ("until", "9999-12-31T23:59:59-05:00", 1),
+    ("since", "0001-01-01T00:00:00+05:00", 1),
+    ("since", "0001-01-01", 1),
+    ("until", "0001-01-01T00:00:00+05:00", 0),
+    ("since", "9999-12-31T23:59:59-05:00", 0),
+]
+
+
+@pytest.mark.parametrize(("parameter", "value", "rows"), EDGE_DATES)
+def test_date_filters_at_the_ends_of_the_calendar_are_clamped(
+    anon_api, owner, parameter, value, rows
+):
+    board = make_board(owner, is_public=True)
+    log(board, "m", "r", accuracy=0.5)
+    base = f"/api/v1/metric-leaderboards/{board.pk}"
+    listed = anon_api.get(f"{base}/results/", {parameter: value})
+    assert listed.status_code == 200
+    assert listed.json()["count"] == rows
+    ranked = anon_api.get(f"{base}/ranking/", {parameter: value})
+    assert ranked.status_code == 200
+    assert ranked.json()["count"] == rows
+    champion = anon_api.get(f"{base}/champion/", {parameter: value})
+    assert champion.status_code == 200
+    assert (champion.json()["champion"] is not None) == bool(rows)
+    assert Client().get(f"/metrics/{board.pk}/", {parameter: value}).status_code == 200
