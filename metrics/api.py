@@ -20,7 +20,7 @@ from config.api import idempotent
 from config.errors import Invalid, NotFound
 from leaderboards.api import Pagination
 from leaderboards.selectors import leaderboard_get
-from metrics.models import MetricBoard, MetricResult
+from metrics.models import MAX_CHECKPOINT_STEP, MetricBoard, MetricResult
 from metrics.selectors import (
     CHECKPOINT_MODES,
     FILTER_FIELDS,
@@ -124,7 +124,7 @@ class ResultIn(serializers.Serializer):
     model_type = serializers.CharField(required=False, allow_blank=True, default="")
     training_run_id = serializers.CharField(required=False, allow_blank=True, default="")
     checkpoint_step = serializers.IntegerField(
-        required=False, allow_null=True, default=None, min_value=0
+        required=False, allow_null=True, default=None, min_value=0, max_value=MAX_CHECKPOINT_STEP
     )
     eval_dataset = serializers.CharField(required=False, allow_blank=True, default="")
     eval_dataset_version = serializers.CharField(required=False, allow_blank=True, default="")

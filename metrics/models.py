@@ -22,6 +22,8 @@ from leaderboards.models import Leaderboard
 # with both bounds on PostgreSQL (NaN sorts above every number there), so the check below keeps
 # every non-finite value out of the table whatever path wrote it.
 FLOAT_MAX = sys.float_info.max
+# The largest checkpoint step the column holds: PostgreSQL's bigint (SQLite's INTEGER alike).
+MAX_CHECKPOINT_STEP = 2**63 - 1
 
 
 class MetricBoard(models.Model):

@@ -26,7 +26,14 @@ from leaderboards.models import Leaderboard
 
 # The one rule for tags across Versus: non-empty strings, at most 50 of 64 characters each.
 from leaderboards.services import _clean_tags as clean_tags
-from metrics.models import MetricBoard, MetricDefinition, MetricResult, MetricValue
+from metrics.models import (
+    FLOAT_MAX,
+    MAX_CHECKPOINT_STEP,
+    MetricBoard,
+    MetricDefinition,
+    MetricResult,
+    MetricValue,
+)
 
 METRIC_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+/\-]{0,63}$")
 METRIC_NAME_RULE = (
@@ -58,6 +65,13 @@ def metric_name_check(name: Any, *, field: str) -> str:
     return name
 
 
+def _shown(value: Any) -> str:
+    """`value` for an error message: a huge whole number by its size, not its 300 digits."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**20:
+        return f"a {len(str(abs(value)))}-digit number"
+    return repr(value)
+
+
 def metric_value_check(value: Any, *, field: str) -> float:
     """A finite float, or a 400 saying what was wrong with `value`."""
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -66,10 +80,14 @@ def metric_value_check(value: Any, *, field: str) -> float:
             field=field,
             code="not_a_number",
         )
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # a whole number beyond the largest double, such as 10**400
+        number = math.inf
     if not math.isfinite(number):
         raise Invalid(
-            f"{field}: {value!r} is not a finite number; NaN and infinities cannot be ranked",
+            f"{field}: {_shown(value)} is not a finite number; NaN, infinities and numbers beyond "
+            f"±{FLOAT_MAX:.6g} cannot be ranked",
             field=field,
             code="not_finite",
         )
@@ -358,10 +376,11 @@ def result_log(
     if checkpoint_step is not None and (
         isinstance(checkpoint_step, bool)
         or not isinstance(checkpoint_step, int)
-        or checkpoint_step < 0
+        or not 0 <= checkpoint_step <= MAX_CHECKPOINT_STEP
     ):
         raise Invalid(
-            f"checkpoint_step: {checkpoint_step!r}; a step is a whole number, 0 or more",
+            f"checkpoint_step: {_shown(checkpoint_step)}; a step is a whole number from 0 to "
+            f"{MAX_CHECKPOINT_STEP}",
             field="checkpoint_step",
         )
     if not isinstance(metrics, Mapping) or not metrics:

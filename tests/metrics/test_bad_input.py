@@ -12,7 +12,7 @@ import pytest
 from django.test import Client
 
 from config.errors import Invalid
-from metrics.models import MetricResult
+from metrics.models import MAX_CHECKPOINT_STEP, MetricResult
 from tests.metrics.boards import log, make_board
 
 pytestmark = pytest.mark.django_db
@@ -175,3 +175,39 @@ def test_date_filters_at_the_ends_of_the_calendar_are_clamped(
     assert champion.status_code == 200
     assert (champion.json()["champion"] is not None) == bool(rows)
     assert Client().get(f"/metrics/{board.pk}/", {parameter: value}).status_code == 200
+
+
+# ---------------------------------------------------------------- numbers
+
+
+def test_it_refuses_a_checkpoint_step_beyond_the_column(api, owner):
+    board = make_board(owner)
+    too_big = api.post(
+        results_url(board), {**RESULT, "checkpoint_step": MAX_CHECKPOINT_STEP + 1}, format="json"
+    )
+    assert too_big.status_code == 400
+    assert too_big.json()["field"] == "checkpoint_step"
+    assert not MetricResult.objects.exists()
+    largest = api.post(
+        results_url(board), {**RESULT, "checkpoint_step": MAX_CHECKPOINT_STEP}, format="json"
+    )
+    assert largest.status_code == 201
+    assert largest.json()["checkpoint_step"] == MAX_CHECKPOINT_STEP
+
+
+def test_the_service_refuses_a_checkpoint_step_beyond_the_column(owner):
+    board = make_board(owner)
+    with pytest.raises(Invalid) as caught:
+        log(board, "m", "r", accuracy=0.5, checkpoint_step=2**63)
+    assert caught.value.field == "checkpoint_step"
+    assert str(MAX_CHECKPOINT_STEP) in caught.value.message
+
+
+def test_it_refuses_a_whole_number_too_large_for_a_float(api, owner):
+    board = make_board(owner)
+    raw = '{"model_name": "m", "run_id": "r", "metrics": {"accuracy": 1%s}}' % ("0" * 309)
+    answer = api.post(results_url(board), raw, content_type="application/json")
+    assert answer.status_code == 400
+    assert answer.json()["field"] == "metrics.accuracy"
+    assert "a 310-digit number is not a finite number" in answer.json()["detail"]
+    assert not MetricResult.objects.exists()
