@@ -32,7 +32,13 @@ from config.errors import Conflict, Forbidden, Invalid, NotFound
 
 # The one visibility rule of Versus: public, or the caller's own, or everything for staff.
 from leaderboards.selectors import _visible_q as visible_q
-from metrics.models import MetricBoard, MetricDefinition, MetricResult, MetricValue
+from metrics.models import (
+    FLOAT_MAX,
+    MetricBoard,
+    MetricDefinition,
+    MetricResult,
+    MetricValue,
+)
 
 RANKING_MODES = {
     "metric": "one metric",
@@ -559,16 +565,52 @@ def _goodness(
             [stats.rankdata(-signed(name), method="average") for name in spec.metrics], axis=0
         )
         return (-ranks).tolist(), ranks.tolist()
-    total = float(sum(spec.weights))
-    combined = np.zeros(len(rows))
-    for name, weight in zip(spec.metrics, spec.weights, strict=True):
-        column = signed(name)
-        if spec.normalize == "minmax":
-            spread = float(column.max() - column.min())
-            column = (column - column.min()) / spread if spread > 0 else np.ones_like(column)
-        combined += weight * column
-    combined /= total
+    combined = weighted_mean(
+        np.array([signed(name) for name in spec.metrics]),
+        np.array(spec.weights, dtype=float),
+        minmax=spec.normalize == "minmax",
+    )
     return combined.tolist(), combined.tolist()
+
+
+def weighted_mean(columns: np.ndarray, weights: np.ndarray, *, minmax: bool) -> np.ndarray:
+    """The weighted mean over metrics of each row, finite for any finite input.
+
+    Parameters
+    ----------
+    columns : ndarray of shape (metrics, rows)
+        Finite values, signed so that larger is better.
+    weights : ndarray of shape (metrics,)
+        Finite weights of 0 or more, at least one above 0.
+    minmax : bool
+        Scale each metric to 0-1 (its worst row 0, its best 1; all 1 when its rows are equal)
+        before weighting.
+
+    Returns
+    -------
+    ndarray of shape (rows,)
+        Each row's score, within the range of its values (0-1 with `minmax`).
+
+    Notes
+    -----
+    Finite values and weights can still overflow on the way: the spread of 1e308 and -1e308 is
+    infinite, and so is the sum of two weights of 1e308; an infinite spread or total then turns
+    every score into NaN, which ranks arbitrarily and which JSON cannot carry. So spreads are
+    taken of halved values (halving is exact, and the ratio of two halved differences is the
+    ratio of the differences), and weights become shares of 1 before they multiply anything.
+    A weighted mean of values lies between their minimum and maximum; only rounding can push one
+    past the largest double, and the clip takes it back.
+    """
+    shares = weights / weights.max()
+    shares = shares / shares.sum()
+    if minmax:
+        low = columns.min(axis=1, keepdims=True) / 2
+        half_spread = columns.max(axis=1, keepdims=True) / 2 - low
+        flat = half_spread == 0
+        columns = np.where(flat, 1.0, (columns / 2 - low) / np.where(flat, 1.0, half_spread))
+    with np.errstate(over="ignore"):
+        combined = shares @ columns
+    return np.clip(combined, -FLOAT_MAX, FLOAT_MAX)
 
 
 def _group_key(result: MetricResult) -> tuple[str, str, str, str]:

@@ -8,11 +8,16 @@ result does not carry.
 
 from __future__ import annotations
 
+import json
+import math
+
+import numpy as np
 import pytest
 from django.test import Client
 
 from config.errors import Invalid
 from metrics.models import MAX_CHECKPOINT_STEP, MetricResult
+from metrics.selectors import weighted_mean
 from tests.metrics.boards import log, make_board
 
 pytestmark = pytest.mark.django_db
@@ -211,3 +216,56 @@ def test_it_refuses_a_whole_number_too_large_for_a_float(api, owner):
     assert answer.json()["field"] == "metrics.accuracy"
     assert "a 310-digit number is not a finite number" in answer.json()["detail"]
     assert not MetricResult.objects.exists()
+
+
+@pytest.fixture
+def extreme(owner):
+    """Two finite results whose difference overflows a float."""
+    board = make_board(owner, is_public=True)
+    log(board, "big", "r1", accuracy=1e308, latency_ms=1.0)
+    log(board, "small", "r2", accuracy=-1e308, latency_ms=2.0)
+    return board
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "mode=weighted",
+        "mode=weighted&normalize=none",
+        "mode=weighted&weights=accuracy:10,latency_ms:1&normalize=none",
+        "mode=weighted&weights=accuracy:1e308,latency_ms:1e308",
+    ],
+)
+def test_weighted_scores_of_extreme_values_are_finite_and_rank_the_best_first(
+    anon_api, extreme, query
+):
+    ranking = anon_api.get(f"/api/v1/metric-leaderboards/{extreme.pk}/ranking/?{query}")
+    assert ranking.status_code == 200
+    rows = json.loads(ranking.content, parse_constant=pytest.fail)
+    assert [row["result"]["run_id"] for row in rows["rows"]] == ["r1", "r2"]
+    assert all(math.isfinite(row["score"]) for row in rows["rows"])
+    champion = anon_api.get(f"/api/v1/metric-leaderboards/{extreme.pk}/champion/?{query}")
+    assert champion.json()["champion"]["result"]["run_id"] == "r1"
+    assert Client().get(f"/metrics/{extreme.pk}/?{query}").status_code == 200
+
+
+def test_the_weighted_mean_matches_the_plain_formula_on_ordinary_values():
+    columns = np.array([[0.8, 0.9, 0.7], [-20.0, -10.0, -10.0]])
+    weights = np.array([2.0, 1.0])
+    low, high = columns.min(axis=1, keepdims=True), columns.max(axis=1, keepdims=True)
+    plain = weights @ ((columns - low) / (high - low)) / weights.sum()
+    assert np.allclose(weighted_mean(columns, weights, minmax=True), plain)
+    assert np.allclose(
+        weighted_mean(columns, weights, minmax=False), weights @ columns / weights.sum()
+    )
+
+
+def test_the_weighted_mean_stays_finite_where_the_plain_formula_overflows():
+    columns = np.array([[1e308, -1e308, 0.0], [1.0, 2.0, 2.0]])
+    huge = np.array([1e308, 1e308])
+    assert np.allclose(weighted_mean(columns, huge, minmax=True), [0.5, 0.5, 0.75])
+    raw = weighted_mean(columns, huge, minmax=False)
+    assert np.isfinite(raw).all()
+    assert np.allclose(raw, [5e307, -5e307, 1.0])
+    flat = weighted_mean(np.array([[1.7e308, 1.7e308]]), np.array([1.0]), minmax=True)
+    assert np.array_equal(flat, [1.0, 1.0])
