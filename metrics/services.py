@@ -397,6 +397,18 @@ def result_log(
         for name, value in metrics.items()
     }
     directions = dict(directions or {})
+    # A direction only declares a metric this result measures; one for any other name is most
+    # likely a typo of a metric's name, and ignoring it would hide that.
+    strays = [name for name in directions if name not in values]
+    if strays:
+        raise Invalid(
+            f"directions: {', '.join(map(repr, strays))} "
+            f"{'is' if len(strays) == 1 else 'are'} not among this result's metrics "
+            f"({', '.join(values)}); give a direction only for a metric you log in metrics, or "
+            "declare a metric on its own on the board",
+            field="directions",
+            code="unknown_metric",
+        )
     wanted_directions = {
         name: _direction(value, field=f"directions.{name}") for name, value in directions.items()
     }

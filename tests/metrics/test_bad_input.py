@@ -269,3 +269,25 @@ def test_the_weighted_mean_stays_finite_where_the_plain_formula_overflows():
     assert np.allclose(raw, [5e307, -5e307, 1.0])
     flat = weighted_mean(np.array([[1.7e308, 1.7e308]]), np.array([1.0]), minmax=True)
     assert np.array_equal(flat, [1.0, 1.0])
+
+
+# ---------------------------------------------------------------- directions
+
+
+def test_it_refuses_a_direction_for_a_metric_the_result_does_not_carry(api, owner):
+    board = make_board(owner)
+    body = {**RESULT, "metrics": {"accuracy": 0.9, "f1": 0.8}, "directions": {"F1": "higher"}}
+    answer = api.post(results_url(board), body, format="json")
+    assert answer.status_code == 400
+    assert answer.json()["field"] == "directions"
+    assert answer.json()["code"] == "unknown_metric"
+    assert "'F1' is not among this result's metrics (accuracy, f1)" in answer.json()["detail"]
+    assert not MetricResult.objects.exists()
+    assert not board.metrics.filter(name__iexact="f1").exists()
+
+
+def test_it_refuses_a_direction_of_a_declared_metric_left_out_of_the_result(owner):
+    board = make_board(owner)
+    with pytest.raises(Invalid) as caught:
+        log(board, "m", "r", accuracy=0.9, directions={"latency_ms": "lower"})
+    assert caught.value.field == "directions"
