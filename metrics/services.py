@@ -397,18 +397,6 @@ def result_log(
         for name, value in metrics.items()
     }
     directions = dict(directions or {})
-    # A direction only declares a metric this result measures; one for any other name is most
-    # likely a typo of a metric's name, and ignoring it would hide that.
-    strays = [name for name in directions if name not in values]
-    if strays:
-        raise Invalid(
-            f"directions: {', '.join(map(repr, strays))} "
-            f"{'is' if len(strays) == 1 else 'are'} not among this result's metrics "
-            f"({', '.join(values)}); give a direction only for a metric you log in metrics, or "
-            "declare a metric on its own on the board",
-            field="directions",
-            code="unknown_metric",
-        )
     wanted_directions = {
         name: _direction(value, field=f"directions.{name}") for name, value in directions.items()
     }
@@ -428,6 +416,19 @@ def result_log(
                     field=f"directions.{name}",
                     code="direction_conflict",
                 )
+        # A direction declares a metric this result measures, or restates one the board has
+        # (a caller may pass the same directions with every result). Any other name is most
+        # likely a typo of a metric's name, and ignoring it would hide that.
+        strays = [name for name in wanted_directions if name not in values and name not in declared]
+        if strays:
+            raise Invalid(
+                f"directions: {', '.join(map(repr, strays))} "
+                f"{'is' if len(strays) == 1 else 'are'} neither among this result's metrics "
+                f"({', '.join(values)}) nor declared on board {board.name!r}; give a direction "
+                "for a metric you log in metrics",
+                field="directions",
+                code="unknown_metric",
+            )
         unknown = [name for name in values if name not in declared]
         undirected = [name for name in unknown if name not in wanted_directions]
         if undirected:

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from django.test import Client
 
-from config.errors import Invalid
+from config.errors import Conflict, Invalid
 from metrics.models import MAX_CHECKPOINT_STEP, MetricResult
 from metrics.selectors import weighted_mean
 from tests.metrics.boards import log, make_board
@@ -274,20 +274,28 @@ def test_the_weighted_mean_stays_finite_where_the_plain_formula_overflows():
 # ---------------------------------------------------------------- directions
 
 
-def test_it_refuses_a_direction_for_a_metric_the_result_does_not_carry(api, owner):
+def test_it_refuses_a_direction_for_a_metric_neither_logged_nor_declared(api, owner):
     board = make_board(owner)
     body = {**RESULT, "metrics": {"accuracy": 0.9, "f1": 0.8}, "directions": {"F1": "higher"}}
     answer = api.post(results_url(board), body, format="json")
     assert answer.status_code == 400
     assert answer.json()["field"] == "directions"
     assert answer.json()["code"] == "unknown_metric"
-    assert "'F1' is not among this result's metrics (accuracy, f1)" in answer.json()["detail"]
+    assert "'F1' is neither among this result's metrics (accuracy, f1)" in answer.json()["detail"]
     assert not MetricResult.objects.exists()
     assert not board.metrics.filter(name__iexact="f1").exists()
 
 
-def test_it_refuses_a_direction_of_a_declared_metric_left_out_of_the_result(owner):
+def test_it_accepts_the_direction_of_a_declared_metric_the_result_leaves_out(owner):
+    # A caller may pass the same directions with every result, whichever metrics it logs.
     board = make_board(owner)
-    with pytest.raises(Invalid) as caught:
-        log(board, "m", "r", accuracy=0.9, directions={"latency_ms": "lower"})
-    assert caught.value.field == "directions"
+    log(board, "m", "r", accuracy=0.9, directions={"latency_ms": "lower"})
+    assert MetricResult.objects.count() == 1
+
+
+def test_a_declared_metric_left_out_still_may_not_change_direction(owner):
+    board = make_board(owner)
+    with pytest.raises(Conflict) as caught:
+        log(board, "m", "r", accuracy=0.9, directions={"latency_ms": "higher"})
+    assert caught.value.field == "directions.latency_ms"
+    assert not MetricResult.objects.exists()
