@@ -12,7 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import JSONParser, idempotent
-from evaluation.api_uploads import UploadParser, json_depth_check, json_part
+from config.validation import json_depth_check
+from evaluation.api_uploads import UploadParser, json_part
 from evaluation.models import Model
 from evaluation.services import model_submit
 from leaderboards.models import Benchmark

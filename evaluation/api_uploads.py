@@ -21,12 +21,8 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import DataAndFiles, MultiPartParser, get_encoding
 
 from config.errors import Invalid
+from config.validation import json_depth_check, json_too_deep
 from evaluation.media import bad_filename
-
-#: Arrays and objects nest at most this deep in a JSON part. Python's json recurses once a
-#: level, in parsing and in every later encoding (checks, the database, the response), so a
-#: deeper document could exhaust the stack anywhere after it was accepted.
-MAX_JSON_DEPTH = 64
 
 
 class _NameKeepingParser(DjangoMultiPartParser):
@@ -88,38 +84,7 @@ def json_part(raw: Any, *, field: str) -> Any:
     try:
         value = json.loads(raw)
     except RecursionError:
-        raise _too_deep(field) from None
+        raise json_too_deep(field) from None
     except (TypeError, ValueError) as exc:
         raise Invalid(f"{field}: not valid JSON ({exc})", field=field) from None
     return json_depth_check(value, field=field)
-
-
-def json_depth_check(value: Any, *, field: str) -> Any:
-    """`value`, when its arrays and objects nest at most `MAX_JSON_DEPTH` deep; else a 400."""
-    if _nesting(value) > MAX_JSON_DEPTH:
-        raise _too_deep(field)
-    return value
-
-
-def _too_deep(field: str) -> Invalid:
-    return Invalid(
-        f"{field}: arrays and objects nest too deep; at most {MAX_JSON_DEPTH} levels allowed",
-        field=field,
-        code="too_deep",
-    )
-
-
-def _nesting(value: Any) -> int:
-    """How deep arrays and objects nest in a parsed JSON value, found without recursion."""
-    deepest = 0
-    pending = [(value, 1)]
-    while pending:
-        item, depth = pending.pop()
-        if isinstance(item, dict):
-            item = list(item.values())
-        if isinstance(item, list):
-            deepest = max(deepest, depth)
-            if deepest > MAX_JSON_DEPTH:
-                break
-            pending.extend((child, depth + 1) for child in item)
-    return deepest

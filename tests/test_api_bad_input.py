@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from config.validation import JSON_TOO_DEEP, json_loads
+from config.errors import Invalid
+from config.validation import JSON_TOO_DEEP, MAX_JSON_DEPTH, json_loads, metadata_check
 from evaluation.models import Model, Vote
 from leaderboards.models import Benchmark, Leaderboard
 from tests.factories import make_leaderboard, make_models
@@ -103,3 +104,23 @@ def test_the_docs_page_answers_options_with_its_methods(anon_api: APIClient) -> 
     assert response["Allow"] == "GET, HEAD, OPTIONS"
     assert response.content == b""
     assert anon_api.get("/api/docs/").status_code == 200
+
+
+def test_metadata_check_caps_nesting_for_every_caller() -> None:
+    deep: dict[str, Any] = {}
+    inner = deep
+    for _ in range(MAX_JSON_DEPTH):
+        inner["a"] = {}
+        inner = inner["a"]
+    with pytest.raises(Invalid, match=f"at most {MAX_JSON_DEPTH} levels") as caught:
+        metadata_check(deep, field="options")
+    assert (caught.value.field, caught.value.code) == ("options", "too_deep")
+    assert metadata_check(deep["a"]) == deep["a"]
+
+
+def test_metadata_check_refuses_a_document_that_contains_itself() -> None:
+    looped: dict[str, Any] = {}
+    looped["self"] = looped
+    with pytest.raises(Invalid) as caught:
+        metadata_check(looped)
+    assert caught.value.code == "too_deep"

@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from evaluation.api_uploads import MAX_JSON_DEPTH
+from config.errors import Invalid
+from config.validation import MAX_JSON_DEPTH
 from evaluation.models import Model
+from evaluation.services import model_submit
 from tests.factories import PROMPTS, make_leaderboard, png_upload
 
 pytestmark = pytest.mark.django_db
@@ -62,3 +64,20 @@ def test_it_refuses_metadata_nested_too_deep_in_a_json_body(api: APIClient, owne
     )
     assert response.status_code == 400, response.content
     assert (response.json()["field"], response.json()["code"]) == ("metadata", "too_deep")
+
+
+def test_the_service_refuses_metadata_nested_too_deep(owner: Any) -> None:
+    """The SDK's path and any other caller of model_submit get the cap, not only the API."""
+    leaderboard = make_leaderboard(owner)
+    with pytest.raises(Invalid) as caught:
+        model_submit(
+            benchmark=leaderboard.benchmark,
+            owner=owner,
+            name="deep",
+            prompts=PROMPTS,
+            texts=["a", "b"],
+            data_type="text",
+            metadata={"a": json.loads(nested(900))},
+        )
+    assert (caught.value.field, caught.value.code) == ("metadata", "too_deep")
+    assert not Model.objects.exists()

@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from evaluation.api_uploads import MAX_JSON_DEPTH
+from config.validation import MAX_JSON_DEPTH
 from leaderboards.integers import ascii_int
 from leaderboards.models import Benchmark, Leaderboard
 from tests.evaluation.test_api_models import multipart

@@ -16,6 +16,7 @@ import pytest
 from django.test import Client
 
 from config.errors import Conflict, Invalid
+from config.validation import MAX_JSON_DEPTH
 from metrics.models import MAX_CHECKPOINT_STEP, MetricResult
 from metrics.selectors import weighted_mean
 from tests.metrics.boards import log, make_board
@@ -299,3 +300,52 @@ def test_a_declared_metric_left_out_still_may_not_change_direction(owner):
         log(board, "m", "r", accuracy=0.9, directions={"latency_ms": "higher"})
     assert caught.value.field == "directions.latency_ms"
     assert not MetricResult.objects.exists()
+
+
+# ---------------------------------------------------------------- metadata
+
+
+def nested(depth: int) -> list:
+    value: list = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 900])
+def test_it_refuses_result_metadata_nested_too_deep(api, owner, depth):
+    board = make_board(owner)
+    # `depth` levels of arrays inside the metadata object, which is one more.
+    body = json.dumps({**RESULT, "metadata": {"a": nested(depth - 1)}})
+    answer = api.post(results_url(board), body, content_type="application/json")
+    assert answer.status_code == 400, answer.content
+    assert (answer.json()["field"], answer.json()["code"]) == ("metadata", "too_deep")
+    assert f"at most {MAX_JSON_DEPTH} levels" in answer.json()["detail"]
+    assert not MetricResult.objects.exists()
+
+
+def test_it_takes_result_metadata_nested_as_deep_as_allowed(api, owner):
+    board = make_board(owner)
+    metadata = {"a": nested(MAX_JSON_DEPTH - 1)}
+    answer = api.post(results_url(board), {**RESULT, "metadata": metadata}, format="json")
+    assert answer.status_code == 201, answer.content
+    assert MetricResult.objects.get().metadata == metadata
+
+
+@pytest.mark.parametrize(
+    "metadata", [{"a": "x\x00y"}, {"a": {"b\x00": 1}}, {"a": [[{"c": ["\x00"]}]]}]
+)
+def test_it_refuses_result_metadata_holding_a_nul_character(api, owner, metadata):
+    board = make_board(owner)
+    answer = api.post(results_url(board), {**RESULT, "metadata": metadata}, format="json")
+    assert answer.status_code == 400, answer.content
+    assert (answer.json()["field"], answer.json()["code"]) == ("metadata", "nul_character")
+    assert not MetricResult.objects.exists()
+
+
+def test_it_stores_a_backslash_u0000_that_is_text_not_a_nul_character(api, owner):
+    board = make_board(owner)
+    metadata = {"escaped": "\\u0000", "path": "C:\\\\u0000"}
+    answer = api.post(results_url(board), {**RESULT, "metadata": metadata}, format="json")
+    assert answer.status_code == 201, answer.content
+    assert MetricResult.objects.get().metadata == metadata
