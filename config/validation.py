@@ -1,4 +1,5 @@
-"""Checks on free-form input shared by several apps: JSON documents owners attach to things."""
+"""Checks on free-form input shared by several apps: JSON documents owners attach to things, and
+text that PostgreSQL cannot hold."""
 
 from __future__ import annotations
 
@@ -28,6 +29,23 @@ def json_loads(text: str | bytes) -> Any:
         return json.loads(text)
     except RecursionError:
         raise ValueError(JSON_TOO_DEEP) from None
+
+
+def nul_check(text: str, *, field: str) -> str:
+    """`text`, or a 400 naming `field` when it holds a NUL character.
+
+    PostgreSQL refuses NUL in any text and ``\\u0000`` in jsonb (psycopg raises before sending
+    the query), so text bound for a query or a row is checked here, not left to fail as a 500.
+    SQLite would store it, which is why only tests on PostgreSQL see the difference.
+    """
+    if "\x00" in text:
+        raise Invalid(
+            f"{field}: contains a NUL character (\\x00), which cannot be stored or searched for; "
+            "remove it",
+            field=field,
+            code="nul_character",
+        )
+    return text
 
 
 def json_depth_check(value: Any, *, field: str) -> Any:

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from config.api import JSONParser, idempotent
 from config.errors import Invalid
+from config.validation import nul_check
 from evaluation.api_uploads import UploadParser, json_part
 from evaluation.media import media_inspect
 from evaluation.models import Model
@@ -353,10 +354,7 @@ def _with_related_benchmarks(qs: Any) -> Any:
 def _search_page(view: APIView, request: Request, qs: Any, out: type[Any]) -> Response:
     """One page of `qs`, narrowed by `?name=` (case-insensitive part of the name)."""
     if name := request.query_params.get("name", "").strip():
-        if "\x00" in name:
-            # PostgreSQL refuses NUL in any text: say so here, not as a failed query.
-            raise Invalid("name: contains a NUL character; search with plain text", field="name")
-        qs = qs.filter(name__icontains=name)
+        qs = qs.filter(name__icontains=nul_check(name, field="name"))
     paginator = Pagination()
     page = paginator.paginate_queryset(qs, request, view=view)
     return paginator.get_paginated_response(out(page, many=True, context={"request": request}).data)

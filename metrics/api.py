@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from config.api import idempotent
 from config.errors import Invalid, NotFound
+from config.validation import nul_check
 from leaderboards.api import Pagination
 from leaderboards.selectors import leaderboard_get
 from metrics.models import MAX_CHECKPOINT_STEP, MetricBoard, MetricResult
@@ -494,7 +495,7 @@ class MetricBoardListCreate(APIView):
     def get(self, request: Request) -> Response:
         qs = metric_boards_visible(user=request.user).order_by("-created", "-id")
         if name := request.query_params.get("name", "").strip():
-            qs = qs.filter(name__icontains=name)
+            qs = qs.filter(name__icontains=nul_check(name, field="name"))
         if request.query_params.get("mine", "").lower() in {"1", "true", "yes"}:
             qs = qs.filter(owner_id=request.user.pk) if request.user.is_authenticated else qs.none()
         paginator = Pagination()

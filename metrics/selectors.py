@@ -29,6 +29,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from scipy import stats
 
 from config.errors import Conflict, Forbidden, Invalid, NotFound
+from config.validation import nul_check
 
 # The one visibility rule of Versus: public, or the caller's own, or everything for staff.
 from leaderboards.selectors import _visible_q as visible_q
@@ -213,12 +214,14 @@ def result_filters_parse(query: Mapping[str, Any]) -> ResultFilters:
     for raw in _values(query, "tag"):
         if raw not in tags:
             tags.append(raw)
+    # Tags are matched in Python; the other text filters go into the query, where PostgreSQL
+    # refuses a NUL character.
     return ResultFilters(
         tags=tuple(tags),
         since=since,
         until=until,
-        query=_value(query, "q"),
-        **{name: _value(query, name) for name in FILTER_FIELDS},
+        query=nul_check(_value(query, "q"), field="q"),
+        **{name: nul_check(_value(query, name), field=name) for name in FILTER_FIELDS},
     )
 
 
@@ -822,8 +825,13 @@ def dataset_label(name: str, version: str) -> str:
 
 def run_get(*, board: MetricBoard, run_id: str) -> RunView:
     """The run page's facts for `run_id`; 404 when the board has no result for it."""
-    results = list(
-        MetricResult.objects.filter(board=board, run_id=run_id).order_by("-created", "-id")
+    # No run id is stored with a NUL character, and PostgreSQL refuses one in a query.
+    results = (
+        []
+        if "\x00" in run_id
+        else list(
+            MetricResult.objects.filter(board=board, run_id=run_id).order_by("-created", "-id")
+        )
     )
     if not results:
         raise NotFound(f"run {run_id!r} has no result on metric leaderboard {board.pk}")
@@ -974,6 +982,11 @@ def _resolve_run(user: Any, run_id: str, board: MetricBoard | None) -> list[Metr
     them, else every board they may see; a run id is one run within one owner's boards, so it
     is ambiguous (409, listing the boards) only when it is on boards of several other owners.
     """
+    if "\x00" in run_id:
+        # No run id is stored with a NUL character, and PostgreSQL refuses one in a query.
+        raise NotFound(
+            f"runs: run {run_id!r} is on no metric leaderboard you can see", field="runs"
+        )
     if board is not None:
         result = (
             MetricResult.objects.filter(board=board, run_id=run_id)

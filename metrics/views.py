@@ -127,7 +127,8 @@ def _board_or_404(board_id: int, user: Any) -> Any:
 @require_GET
 def board_list(request: HttpRequest) -> HttpResponse:
     """The metric leaderboards the visitor may see, newest first, searchable by name."""
-    query = request.GET.get("q", "").strip()
+    # PostgreSQL refuses NUL in any text; as on the leaderboards' index page, it is dropped.
+    query = request.GET.get("q", "").replace("\x00", "").strip()
     boards = (
         metric_boards_visible(user=request.user)
         .annotate(result_count=Count("results"))

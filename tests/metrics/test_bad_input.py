@@ -349,3 +349,64 @@ def test_it_stores_a_backslash_u0000_that_is_text_not_a_nul_character(api, owner
     answer = api.post(results_url(board), {**RESULT, "metadata": metadata}, format="json")
     assert answer.status_code == 201, answer.content
     assert MetricResult.objects.get().metadata == metadata
+
+
+# ---------------------------------------------------------------- NUL characters
+# PostgreSQL refuses NUL in any text, so each of these was a 500 there (SQLite found nothing).
+
+TEXT_FILTERS = ["q", "model_type", "model", "eval_dataset", "eval_dataset_version"]
+TEXT_FILTERS += ["train_dataset", "train_dataset_version", "training_run"]
+
+
+@pytest.fixture
+def logged(owner):
+    board = make_board(owner)
+    log(board, "resnet50", "run_1", accuracy=0.5)
+    log(board, "vit", "run_2", accuracy=0.6)
+    return board
+
+
+def test_the_board_list_refuses_a_name_search_holding_a_nul_character(anon_api, logged):
+    answer = anon_api.get("/api/v1/metric-leaderboards/", {"name": "Vision\x00"})
+    assert answer.status_code == 400, answer.content
+    assert (answer.json()["field"], answer.json()["code"]) == ("name", "nul_character")
+
+
+def test_the_board_list_page_drops_nul_characters_from_its_search(logged):
+    answer = Client().get("/metrics/", {"q": "Vis\x00ion"})
+    assert answer.status_code == 200
+    assert [b.pk for b in answer.context["boards"]] == [logged.pk]
+    assert answer.context["query"] == "Vision"
+
+
+@pytest.mark.parametrize("view", ["results", "ranking", "champion"])
+@pytest.mark.parametrize("parameter", TEXT_FILTERS)
+def test_the_api_refuses_a_text_filter_holding_a_nul_character(anon_api, logged, view, parameter):
+    answer = anon_api.get(
+        f"/api/v1/metric-leaderboards/{logged.pk}/{view}/", {parameter: "res\x00net"}
+    )
+    assert answer.status_code == 400, answer.content
+    assert (answer.json()["field"], answer.json()["code"]) == (parameter, "nul_character")
+
+
+@pytest.mark.parametrize("parameter", TEXT_FILTERS)
+def test_the_board_page_explains_a_text_filter_holding_a_nul_character(logged, parameter):
+    answer = Client().get(f"/metrics/{logged.pk}/", {parameter: "res\x00net"})
+    assert answer.status_code == 400
+    assert f"{parameter}: contains a NUL character" in answer.content.decode()
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/metric-leaderboards/{board}/runs/run_1%00/", "/metrics/{board}/runs/a%00b/"]
+)
+def test_a_run_address_holding_a_nul_character_is_not_found(anon_api, logged, path):
+    assert anon_api.get(path.format(board=logged.pk)).status_code == 404
+
+
+@pytest.mark.parametrize("board", [True, False])
+def test_comparing_a_run_id_holding_a_nul_character_finds_no_run(anon_api, logged, board):
+    query = {"run": ["run_1", "run_2\x00"], **({"board": logged.pk} if board else {})}
+    answer = anon_api.get("/api/v1/metric-leaderboards/compare/", query)
+    assert answer.status_code == 404, answer.content
+    assert answer.json()["field"] == "runs"
+    assert Client().get("/metrics/compare/", query).status_code == 404
