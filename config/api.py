@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from config.errors import Conflict, Invalid, VersusError
-from config.validation import JSON_TOO_DEEP
+from config.validation import JSON_TOO_DEEP, nul_check
 from evaluation.media import media_removed_on_error
 
 logger = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ def idempotent(request: Request, act: Callable[[], Response]) -> Response:
     """
     from leaderboards.models import IdempotencyKey
 
-    key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+    key = nul_check(request.headers.get(IDEMPOTENCY_HEADER, "").strip(), field=IDEMPOTENCY_HEADER)
     if not key:
         return act()
     if len(key) > 100:

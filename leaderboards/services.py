@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.errors import Conflict, Invalid
+from config.validation import nul_check
 from evaluation.media import InspectedMedia, media_removed_on_error, media_store
 from leaderboards.models import Benchmark, Leaderboard, Prompt
 
@@ -57,7 +58,9 @@ def _clean_tags(tags: Sequence[str], *, field: str) -> list[str]:
     for tag in tags:
         if not isinstance(tag, str) or not tag.strip():
             raise Invalid(f"{field}: tags must be non-empty strings, got {tag!r}", field=field)
-        tag = tag.strip()
+        # Stored in a JSON column: PostgreSQL's jsonb refuses "\u0000", so NUL is refused here
+        # for every caller, not only those that came through a serializer's CharField.
+        tag = nul_check(tag.strip(), field=field)
         if len(tag) > MAX_TAG_LENGTH:
             raise Invalid(
                 f"{field}: tag {tag[:20]!r}... is longer than {MAX_TAG_LENGTH} characters",
@@ -81,8 +84,8 @@ def _validate_prompts(prompts: Sequence[PromptSpec]) -> None:
         where = f"prompts[{index}]"
         if not prompt.text.strip():
             raise Invalid(f"{where}: prompt text is empty", field=where)
-        if "\x00" in prompt.text or "\x00" in prompt.identifier:
-            raise Invalid(f"{where}: prompt text contains a NUL character", field=where)
+        nul_check(prompt.text, field=where)
+        nul_check(prompt.identifier, field=where)
         if prompt.text in seen_text:
             first = seen_text[prompt.text]
             raise Invalid(

@@ -23,6 +23,7 @@ from django.db.models import Exists
 from django.utils import timezone
 
 from config.errors import Conflict, Gone, Invalid, NotFound
+from config.validation import nul_check
 from evaluation.models import Model, Output, OutputReport, Vote
 from leaderboards.models import Benchmark, Leaderboard
 from matchmaking import queue, statements
@@ -858,7 +859,8 @@ def output_report(
     """
     if side not in {"left", "right"}:
         raise Invalid(f"side: {side!r} is not allowed; use 'left' or 'right'", field="side")
-    reason = (reason or "").strip()
+    # The voting page's plain form posts the reason unchecked (the API's serializer refuses NUL).
+    reason = nul_check((reason or "").strip(), field="reason")
     if len(reason) > MAX_REPORT_REASON:
         raise Invalid(
             f"reason: {len(reason)} characters; at most {MAX_REPORT_REASON} allowed",

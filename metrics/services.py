@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.errors import Conflict, Forbidden, Invalid
-from config.validation import metadata_check
+from config.validation import metadata_check, nul_check
 from leaderboards.models import Leaderboard
 
 # The one rule for tags across Versus: non-empty strings, at most 50 of 64 characters each.
@@ -120,8 +120,7 @@ def _text(
         raise Invalid(
             f"{field}: {len(value)} characters; at most {max_length} allowed", field=field
         )
-    if "\x00" in value:
-        raise Invalid(f"{field}: contains a NUL character", field=field)
+    nul_check(value, field=field)
     refused = _NOT_TEXT if multiline else _NOT_ONE_LINE
     for position, char in enumerate(value):
         if unicodedata.category(char) in refused:

@@ -11,6 +11,7 @@ from config.errors import Invalid
 from config.validation import JSON_TOO_DEEP, MAX_JSON_DEPTH, json_loads, metadata_check
 from evaluation.models import Model, Vote
 from leaderboards.models import Benchmark, Leaderboard
+from metrics.models import MetricBoard
 from tests.factories import make_leaderboard, make_models
 from tests.matchmaking.conftest import browser_client, open_page
 
@@ -124,3 +125,16 @@ def test_metadata_check_refuses_a_document_that_contains_itself() -> None:
     with pytest.raises(Invalid) as caught:
         metadata_check(looped)
     assert caught.value.code == "too_deep"
+
+
+def test_it_refuses_an_idempotency_key_holding_a_nul_character(api: APIClient) -> None:
+    response = api.post(
+        "/api/v1/metric-leaderboards/",
+        {"name": "Board", "metrics": [{"name": "accuracy"}]},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="retry\x001",
+    )
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert (body["field"], body["code"]) == ("Idempotency-Key", "nul_character")
+    assert not MetricBoard.objects.exists()

@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
+from config.errors import Invalid
 from config.validation import MAX_JSON_DEPTH
 from leaderboards.integers import ascii_int
 from leaderboards.models import Benchmark, Leaderboard
@@ -176,3 +177,19 @@ def test_it_drops_nul_characters_from_the_index_search(client: Client, board: An
     assert response.status_code == 200
     assert [b.pk for b in response.context["leaderboards"]] == [board.pk]
     assert response.context["query"] == "AI Art"
+
+
+def test_the_service_refuses_a_prompt_tag_holding_a_nul_character(owner: Any) -> None:
+    """Tags are stored in a JSON column, where PostgreSQL refuses "\\u0000"; callers that skip
+    the API's serializer (the SDK's path, scripts) get the same 400."""
+    with pytest.raises(Invalid) as caught:
+        make_leaderboard(owner, tags=[["land\x00scape"], ["city"]])
+    assert (caught.value.field, caught.value.code) == ("prompts[0].tags", "nul_character")
+    assert not Benchmark.objects.exists()
+
+
+def test_the_service_refuses_an_included_tag_holding_a_nul_character(owner: Any) -> None:
+    with pytest.raises(Invalid) as caught:
+        make_leaderboard(owner, tags=[["city"], ["land"]], included_tags=("city\x00",))
+    assert (caught.value.field, caught.value.code) == ("included_tags", "nul_character")
+    assert not Leaderboard.objects.exists()

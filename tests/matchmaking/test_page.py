@@ -246,6 +246,23 @@ def test_it_reports_an_output_without_javascript(board: Any) -> None:
     assert not Vote.objects.exists()
 
 
+def test_it_refuses_a_report_reason_holding_a_nul_character(board: Any) -> None:
+    """The form posts the reason as typed; PostgreSQL refused the NUL as it was stored (500)."""
+    from evaluation.models import OutputReport
+
+    client = Client(enforce_csrf_checks=True)
+    page(client, board)
+    reported = Matchup.objects.get()
+    response = form_post(
+        client, board, {"matchup": reported.pk, "report": "left", "reason": "blank\x00image"}
+    )
+    assert response.status_code == 200
+    assert "reason: contains a NUL character" in response.content.decode()
+    assert not OutputReport.objects.exists()
+    reported.refresh_from_db()
+    assert reported.closed_at is None
+
+
 @pytest.mark.parametrize(
     ("data", "said"),
     [

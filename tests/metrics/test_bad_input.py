@@ -410,3 +410,11 @@ def test_comparing_a_run_id_holding_a_nul_character_finds_no_run(anon_api, logge
     assert answer.status_code == 404, answer.content
     assert answer.json()["field"] == "runs"
     assert Client().get("/metrics/compare/", query).status_code == 404
+
+
+def test_the_service_refuses_a_result_tag_holding_a_nul_character(owner):
+    board = make_board(owner)
+    with pytest.raises(Invalid) as caught:
+        log(board, "m", "r", accuracy=0.5, tags=["nightly\x00"])
+    assert (caught.value.field, caught.value.code) == ("tags", "nul_character")
+    assert not MetricResult.objects.exists()
