@@ -19,18 +19,6 @@ MAX_JSON_DEPTH = 64
 JSON_TOO_DEEP = "arrays and objects nested too deeply to read; nest them fewer than 100 deep"
 
 
-def json_loads(text: str | bytes) -> Any:
-    """`json.loads`, with a document nested too deeply for Python's recursion limit refused
-    as any other malformed JSON is: ValueError (`JSON_TOO_DEEP`), not RecursionError.
-
-    Callers that turn ValueError into a 400 then answer 400 for ``"[" * 100_000`` too.
-    """
-    try:
-        return json.loads(text)
-    except RecursionError:
-        raise ValueError(JSON_TOO_DEEP) from None
-
-
 def nul_check(text: str, *, field: str) -> str:
     """`text`, or a 400 naming `field` when it holds a NUL character.
 

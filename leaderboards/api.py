@@ -15,11 +15,11 @@ from rest_framework.views import APIView
 
 from config.api import JSONParser, idempotent
 from config.errors import Invalid
+from config.integers import INTEGER_MAX, ascii_int
 from config.validation import nul_check
 from evaluation.api_uploads import UploadParser, json_part
 from evaluation.media import media_inspect
 from evaluation.models import Model
-from leaderboards.integers import INTEGER_MAX, ascii_int
 from leaderboards.models import Benchmark, Leaderboard, Prompt
 from leaderboards.selectors import (
     benchmark_get,

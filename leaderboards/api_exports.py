@@ -21,7 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from leaderboards.integers import ascii_int
+from config.integers import ascii_int
 from leaderboards.selectors import (
     VOTE_EXPORT_COLUMNS,
     leaderboard_get,

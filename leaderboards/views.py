@@ -19,11 +19,11 @@ from django.utils.text import Truncator
 from django.views.decorators.http import require_GET
 
 from config.errors import NotFound
+from config.integers import ascii_int
 from evaluation.selectors import StandingsRow, StandingsView, snapshot_latest, standings_get
 
 # The media view's response helper: one place decides the headers media is served with.
 from evaluation.views import _media_response as media_response
-from leaderboards.integers import ascii_int
 from leaderboards.models import Leaderboard
 from leaderboards.selectors import (
     INDEX_SORTS,

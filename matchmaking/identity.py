@@ -24,6 +24,7 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 
+from config.integers import ascii_int
 from leaderboards.models import Leaderboard
 from matchmaking.models import Voter
 from matchmaking.services import (
@@ -114,9 +115,7 @@ def voter_of(request: Any, *, renew: bool = False) -> Voter:
 
 def board_hint(request: Any) -> int | None:
     """The board named by the request's `BOARD_COOKIE`, or None (absent or malformed)."""
-    raw = _http(request).COOKIES.get(BOARD_COOKIE, "")
-    # isascii: str.isdigit also holds for digits int() refuses, such as "²".
-    return int(raw) if raw.isascii() and raw.isdigit() and 0 < len(raw) < 19 else None
+    return ascii_int(_http(request).COOKIES.get(BOARD_COOKIE))
 
 
 def board_issued(request: Any, leaderboard_id: int) -> None:

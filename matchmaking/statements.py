@@ -27,6 +27,7 @@ from django.db import models as m
 from django.db.models.base import ModelState
 from django.db.models.signals import post_init, pre_init
 
+from config.integers import BIGINT_MAX
 from evaluation.models import Model, Output, Vote
 from leaderboards.models import Benchmark, Leaderboard, Prompt
 from matchmaking.models import Matchup, Voter
@@ -43,7 +44,7 @@ PROMPT = Prompt._meta.db_table
 LEADERBOARD = Leaderboard._meta.db_table
 BENCHMARK = Benchmark._meta.db_table
 
-ROW_IDS = range(-(2**63), 2**63)
+ROW_IDS = range(-BIGINT_MAX - 1, BIGINT_MAX + 1)
 """Every id a row can have: id columns are 64-bit integers (BigAutoField) on every database
 Versus runs on. The statements here that look a row up by an id from a request find nothing
 for any other id without asking the database, as the ORM does: the database or its driver

@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from config.integers import BIGINT_MAX
 from leaderboards.models import Leaderboard
 
 # The largest finite double: a value outside [-MAX, MAX] is infinite, and NaN compares false
@@ -23,7 +24,7 @@ from leaderboards.models import Leaderboard
 # every non-finite value out of the table whatever path wrote it.
 FLOAT_MAX = sys.float_info.max
 # The largest checkpoint step the column holds: PostgreSQL's bigint (SQLite's INTEGER alike).
-MAX_CHECKPOINT_STEP = 2**63 - 1
+MAX_CHECKPOINT_STEP = BIGINT_MAX
 
 
 class MetricBoard(models.Model):

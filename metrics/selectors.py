@@ -29,6 +29,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from scipy import stats
 
 from config.errors import Conflict, Forbidden, Invalid, NotFound
+from config.integers import ascii_int
 from config.validation import nul_check
 
 # The one visibility rule of Versus: public, or the caller's own, or everything for staff.
@@ -93,22 +94,15 @@ def _value(query: Mapping[str, Any], key: str) -> str:
     return values[-1] if values else ""
 
 
-MAX_ID = 2**63 - 1  # ids are bigint columns
-
-
 def id_parse(raw: str, *, field: str, noun: str) -> int:
-    """An id from a query parameter, or a 400 naming `field`.
-
-    ASCII digits only: ``str.isdigit`` also passes "²" and "٣", which ``int`` then refuses or
-    reads as a number nobody typed.
-    """
-    text = raw.strip()
-    if not (text.isascii() and text.isdigit()) or int(text) > MAX_ID:
+    """An id from a query parameter (`ascii_int`), or a 400 naming `field`."""
+    value = ascii_int(raw.strip())
+    if value is None:
         raise Invalid(
             f"{field}: {raw[:40]!r} is not a {noun} id; give its number, such as {field}=12",
             field=field,
         )
-    return int(text)
+    return value
 
 
 # The range a time filter is clamped to: a day inside what Python's datetime holds, so that

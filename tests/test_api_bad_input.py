@@ -8,7 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from config.errors import Invalid
-from config.validation import JSON_TOO_DEEP, MAX_JSON_DEPTH, json_loads, metadata_check
+from config.validation import JSON_TOO_DEEP, MAX_JSON_DEPTH, metadata_check
 from evaluation.models import Model, Vote
 from leaderboards.models import Benchmark, Leaderboard
 from metrics.models import MetricBoard
@@ -64,12 +64,6 @@ def test_it_answers_400_for_a_vote_nested_too_deeply(board: Leaderboard) -> None
     )
     assert_too_deep(response)
     assert not Vote.objects.exists()
-
-
-def test_json_loads_refuses_a_document_nested_too_deeply_as_malformed_json() -> None:
-    with pytest.raises(ValueError, match=JSON_TOO_DEEP):
-        json_loads(TOO_DEEP)
-    assert json_loads('{"a": [[1]]}') == {"a": [[1]]}
 
 
 @pytest.mark.parametrize("token", ["\xe9", "é" * 64], ids=["a lone 0xE9 byte", "UTF-8 accents"])

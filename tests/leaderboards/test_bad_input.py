@@ -11,8 +11,8 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from config.errors import Invalid
+from config.integers import ascii_int
 from config.validation import MAX_JSON_DEPTH
-from leaderboards.integers import ascii_int
 from leaderboards.models import Benchmark, Leaderboard
 from tests.evaluation.test_api_models import multipart
 from tests.factories import make_leaderboard, make_models, png_bytes

@@ -228,15 +228,20 @@ def test_it_keeps_the_names_hidden_after_a_form_vote_when_the_board_does(owner: 
         assert model.name not in html
 
 
-def test_it_reports_an_output_without_javascript(board: Any) -> None:
-    from evaluation.models import OutputReport
-
+def report_left(board: Any, reason: str) -> tuple[Any, Matchup]:
+    """Open the page as a new browser and report its left output by the form, with `reason`;
+    the answer and the matchup reported."""
     client = Client(enforce_csrf_checks=True)
     page(client, board)
     reported = Matchup.objects.get()
-    response = form_post(
-        client, board, {"matchup": reported.pk, "report": "left", "reason": "  blank image "}
-    )
+    data = {"matchup": reported.pk, "report": "left", "reason": reason}
+    return form_post(client, board, data), reported
+
+
+def test_it_reports_an_output_without_javascript(board: Any) -> None:
+    from evaluation.models import OutputReport
+
+    response, reported = report_left(board, "  blank image ")
     assert "Thank you: output reported." in response.content.decode()
     report = OutputReport.objects.get()
     assert (report.output_id, report.reason) == (reported.left_id, "blank image")
@@ -250,12 +255,7 @@ def test_it_refuses_a_report_reason_holding_a_nul_character(board: Any) -> None:
     """The form posts the reason as typed; PostgreSQL refused the NUL as it was stored (500)."""
     from evaluation.models import OutputReport
 
-    client = Client(enforce_csrf_checks=True)
-    page(client, board)
-    reported = Matchup.objects.get()
-    response = form_post(
-        client, board, {"matchup": reported.pk, "report": "left", "reason": "blank\x00image"}
-    )
+    response, reported = report_left(board, "blank\x00image")
     assert response.status_code == 200
     assert "reason: contains a NUL character" in response.content.decode()
     assert not OutputReport.objects.exists()

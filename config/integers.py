@@ -1,4 +1,5 @@
-"""Integers from requests: the ranges our columns hold, and numbers spelled in query strings."""
+"""Integers from requests: the ranges our columns hold, and numbers spelled in query strings,
+cookies and cursors."""
 
 from __future__ import annotations
 
