@@ -7,6 +7,7 @@ from __future__ import annotations
 INTEGER_MAX = 2**31 - 1
 #: PostgreSQL's `bigint`, the column of every id (BigAutoField), holds at most this.
 BIGINT_MAX = 2**63 - 1
+_BIGINT_DIGITS = len(str(BIGINT_MAX))
 
 
 def ascii_int(raw: str | None) -> int | None:
@@ -20,7 +21,7 @@ def ascii_int(raw: str | None) -> int | None:
     if not raw or not raw.isascii() or not raw.isdigit():
         return None
     significant = raw.lstrip("0") or "0"
-    if len(significant) > len(str(BIGINT_MAX)):
+    if len(significant) > _BIGINT_DIGITS:
         return None  # and int() refuses over 4,300 digits
     value = int(significant)
     return value if value <= BIGINT_MAX else None

@@ -151,6 +151,11 @@ def main() -> None:
     add_store_arguments(parser)
     parser.add_argument("--queries", action="store_true", help="print each kind's last SQL")
     parser.add_argument(
+        "--plans",
+        action="store_true",
+        help="print how often each prepared statement ran a generic plan and a custom one",
+    )
+    parser.add_argument(
         "--calls",
         action="store_true",
         help="also count each request's Python function calls (cProfile; slows the CPU figures)",
@@ -261,6 +266,19 @@ def main() -> None:
         for label, stats in meter.profiles.items():
             stats.dump_stats(args.profile / profile_file_name(label))
         print(f"profiles: {', '.join(sorted(p.name for p in args.profile.glob('*.prof')))}")
+    if args.plans:
+        from django.db import connection
+
+        # Per session: this process's connection is the one every request above used.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT generic_plans, custom_plans, left(statement, 70) "
+                "FROM pg_prepared_statements ORDER BY generic_plans DESC"
+            )
+            print("| generic plans | custom plans | statement |\n|---|---|---|")
+            for generic, custom, statement in cursor.fetchall():
+                print(f"| {generic} | {custom} | `{' '.join(statement.split())}` |")
+        print()
     if args.queries:
         for label, statements in sql.items():
             print(f"-- {label}")
