@@ -144,21 +144,21 @@ def _popped(raw: list[Any] | None, left: Any) -> tuple[list[Candidate], int]:
 
 @dataclass
 class Ride:
-    """A pop of one candidate from a board's queue, sent in another pipeline (the rate
-    limits', see `throttles`) to save its own round trip: `add` puts the commands in,
-    `take` reads their answers, `give_back` returns an unused candidate to the head."""
+    """A pop of one candidate from a board's queue, sent with another command (the rate
+    limits' script, see `throttles`) to save its own round trip: the sender pops from `key`
+    and hands the answers to `take`; `give_back` returns an unused candidate to the head."""
 
     leaderboard_id: int
     popped: tuple[list[Candidate], int] | None = None
-    """As `queue_pop` answers, once taken; None until then (or if the pipeline failed)."""
+    """As `queue_pop` answers, once taken; None until then (or if the command failed)."""
 
-    def add(self, pipe: Any) -> None:
-        """Queue the pop's two commands on `pipe`."""
-        pipe.lpop(queue_key(self.leaderboard_id), 1)
-        pipe.llen(queue_key(self.leaderboard_id))
+    @property
+    def key(self) -> str:
+        """The queue to pop from."""
+        return queue_key(self.leaderboard_id)
 
     def take(self, answers: list[Any]) -> None:
-        """Read the two answers of `add`'s commands."""
+        """Read the pop's two answers: LPOP's (up to one candidate) and LLEN's."""
         self.popped = _popped(*answers)
 
     def taken(self) -> tuple[list[Candidate], int] | None:

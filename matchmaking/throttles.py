@@ -6,9 +6,9 @@ page, a plain Django view, counts in the same counters through `request_wait`: i
 issues a matchup, and creates a voter for a browser without one) as ``next``, its form POSTs
 as ``vote`` and ``report``, so a voter has one budget whether they vote by API, by script or
 by form. With Redis
-both limits are fixed-window counters checked together in one pipelined round trip (Redis 7
-or newer, for EXPIRE NX), which a view can give a queue pop to carry (`limit_rider`, a
-`queue.Ride`); without
+both limits are fixed-window counters checked together by one Lua script, one command and one
+round trip (Redis 7 or newer, for EXPIRE NX), which a view can give a queue pop to carry
+(`limit_rider`, a `queue.Ride`); without
 it (embedded mode) each is DRF's own sliding window in the Django cache. When Redis is
 unreachable the limits let requests through: a dead Redis must not stop votes, which are bound
 to issued matchups anyway.
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
+from functools import cache as memoize
 from types import SimpleNamespace
 from typing import Any
 
@@ -53,6 +54,36 @@ def voter_ident(request: Any, ip_ident: str) -> str:
     return f"voter-{known[0]}" if known else f"ip-{ip_ident}"
 
 
+_COUNT = """
+local counts = {}
+for i, seconds in ipairs(ARGV) do
+  counts[i] = redis.call('INCR', KEYS[i])
+  redis.call('EXPIRE', KEYS[i], seconds, 'NX')
+end
+"""
+"""Each limit's counter (KEYS[i], its window ARGV[i] seconds): INCR, then EXPIRE NX, so the
+first request of a window starts its clock, and a counter left without one (had EXPIRE ever
+failed) gets it from the next request."""
+
+_POP = """
+local queue = KEYS[#ARGV + 1]
+counts[#ARGV + 1] = redis.call('LPOP', queue, 1) or {}
+counts[#ARGV + 2] = redis.call('LLEN', queue)
+"""
+"""A `queue.Ride`'s pop, after the counters: up to one candidate from the head of the queue
+(the key after the counters'), and how many are left."""
+
+
+@memoize
+def _scripts(client: Any) -> tuple[Any, Any]:
+    """The counters alone, and the counters with a pop, as scripts of `client` (run by their
+    SHA1; redis-py loads one again when Redis answers NOSCRIPT, after a restart)."""
+    return (
+        client.register_script(_COUNT + "return counts"),
+        client.register_script(_COUNT + _POP + "return counts"),
+    )
+
+
 class VotingRateThrottle(BaseThrottle):
     """Requests per voter (`VERSUS_RATE_VOTER`) and per client IP (`VERSUS_RATE_IP`, read from
     REMOTE_ADDR, or X-Forwarded-For behind `NUM_PROXIES` trusted proxies) and endpoint."""
@@ -86,30 +117,24 @@ class VotingRateThrottle(BaseThrottle):
         return True
 
     def _counted_in_redis(self, client: Any, limits: list[_Limit], request: Any, view: Any) -> bool:
-        """Fixed-window counters, all in one round trip (DRF's throttle makes two per limit).
-
-        Each counter is INCR, then EXPIRE NX (Redis 7): the first request of a window starts
-        its clock, and a counter left without one (a connection lost between the two) gets
-        it from the next request. Only a refused request asks how long its window has left.
-        """
+        """Fixed-window counters, all in one command (DRF's throttle makes two round trips per
+        limit): `_COUNT`. Only a refused request asks how long its window has left."""
         keys = [f"versus:{limit.get_cache_key(request, view)}" for limit in limits]
-        # A view may send a queue pop along (`limit_rider`): one round trip for both.
+        durations = [limit.duration for limit in limits]
+        # A view may send a queue pop along (`limit_rider`): one command for both.
         rider = getattr(view, "limit_rider", None)
         ride = rider(request) if rider is not None else None
         try:
-            with client.pipeline(transaction=False) as pipe:
-                for key, limit in zip(keys, limits, strict=True):
-                    pipe.incr(key)
-                    pipe.expire(key, limit.duration, nx=True)
-                if ride is not None:
-                    ride.add(pipe)
-                answers = pipe.execute()
-            if ride is not None:
-                ride.take(answers[2 * len(limits) :])
+            if ride is None:
+                counts = _scripts(client)[0](keys=keys, args=durations, client=client)
+            else:
+                answers = _scripts(client)[1](keys=[*keys, ride.key], args=durations, client=client)
+                counts = answers[: len(limits)]
+                ride.take(answers[len(limits) :])
             over = [
                 key
-                for k, (key, limit) in enumerate(zip(keys, limits, strict=True))
-                if int(answers[2 * k]) > limit.num_requests
+                for key, limit, count in zip(keys, limits, counts, strict=True)
+                if int(count) > limit.num_requests
             ]
             if over:
                 if ride is not None:

@@ -8,6 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from evaluation.models import Vote
+from matchmaking import queue
 from matchmaking.models import Matchup, Voter
 from tests.matchmaking.conftest import browser_client, next_matchup, open_page, vote
 
@@ -119,6 +120,24 @@ def test_every_counter_expires_with_its_window_even_one_left_without_a_clock(
     ]
     assert len(counted) == 2
     assert all(fake_redis.ttl(key) > 0 for key in counted)
+
+
+def test_it_keeps_counting_after_redis_forgets_its_scripts(
+    board: Any, voter_api: APIClient, settings: Any, fake_redis: Any
+) -> None:
+    """The limits are a Lua script run by its SHA1; a restarted Redis has none loaded."""
+    settings.VERSUS_RATE_VOTER = "2/min"
+    settings.VERSUS_RATE_IP = ""
+    open_page(voter_api, board)  # the voter cookie: what follows counts for this voter
+    answers = []
+    for _ in range(3):
+        fake_redis.script_flush()
+        answers.append(next_matchup(voter_api, board).status_code)
+    assert answers == [200, 200, 429]
+    # Counted in Redis all along, not by the fallback a Redis error would have opened.
+    assert not queue.breaker_open()
+    (key,) = fake_redis.keys("versus:throttle_next-VERSUS_RATE_VOTER_voter-*")
+    assert int(fake_redis.get(key)) == 3
 
 
 def form_vote(client: APIClient, board: Any, matchup_id: int, choice: str = "left") -> Any:
