@@ -7,9 +7,10 @@ issues a matchup, and creates a voter for a browser without one) as ``next``, it
 as ``vote`` and ``report``, so a voter has one budget whether they vote by API, by script or
 by form. With Redis
 both limits are fixed-window counters checked together by one Lua script, one command and one
-round trip (Redis 7 or newer, for EXPIRE NX), which a view can give a queue pop to carry
-(`limit_rider`, a `queue.Ride`); without
-it (embedded mode) each is DRF's own sliding window in the Django cache. When Redis is
+round trip (Redis 7 or newer, for EXPIRE NX; one server, not a cluster, whose shards would
+each need all of a script's keys), which a view can give a queue pop to carry (`limit_rider`,
+a `queue.Ride`); without it (embedded mode) each is DRF's own sliding window in the Django
+cache. When Redis is
 unreachable the limits let requests through: a dead Redis must not stop votes, which are bound
 to issued matchups anyway.
 """
