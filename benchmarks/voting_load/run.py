@@ -87,6 +87,9 @@ class Tally:
     gc: list[float] = field(default_factory=lambda: [0.0] * 6)
     """gunicorn's garbage collections in the window (`--gc-stats`): counts of generations 0, 1
     and 2, then their CPU seconds."""
+    wal_wait_ms: float | None = None
+    """The longest a statement of the benchmark's database was seen waiting on the WAL (its
+    fsync, or the lock of the one who does it) during the window; None if never looked."""
 
     def add(self, kind: str, seconds: float) -> None:
         self.latencies.setdefault(kind, []).append(seconds * 1000)
@@ -103,6 +106,8 @@ class Tally:
         self.gc = [mine + theirs for mine, theirs in zip(self.gc, other.gc, strict=True)]
         for name, seconds in other.cpu.items():
             self.cpu[name] = self.cpu.get(name, 0.0) + seconds
+        if other.wal_wait_ms is not None:
+            self.wal_wait_ms = max(self.wal_wait_ms or 0.0, other.wal_wait_ms)
 
 
 @dataclass(frozen=True)
@@ -419,6 +424,42 @@ def process_cpu(groups: dict[str, int], database: str) -> dict[int, tuple[str, f
     return found
 
 
+WAITING = """
+SELECT coalesce(max(extract(epoch FROM clock_timestamp() - query_start)) * 1000, 0)
+FROM pg_stat_activity
+WHERE datname = %s AND state = 'active' AND wait_event = ANY(%s)
+"""
+"""How long the oldest statement of a database now waiting on one of some wait events has
+run, in ms (0: none waits)."""
+
+WAL_EVENTS = ("WALSync", "WALWrite")
+"""Waiting on the WAL: its fsync (IO), or the lock of the backend doing one (LWLock)."""
+
+WAL_EVERY_SECONDS = 0.1
+
+
+async def watch_wal(
+    database_url: str, window: Window, seen: list[float], *, events: tuple[str, ...] = WAL_EVENTS
+) -> None:
+    """Append to `seen` the longest a statement waited on the WAL (`events`) in `window`, read
+    from `pg_stat_activity` every `WAL_EVERY_SECONDS`: a vote is acknowledged once its commit
+    is on disk, so when the disk stalls every vote waits (stalls shorter than the interval can
+    be missed). Connects to the `postgres` database, so its backend is not counted as the
+    benchmark's."""
+    import psycopg
+
+    name = database_url.rsplit("/", 1)[1]
+    admin = database_url.rsplit("/", 1)[0] + "/postgres"
+    longest = 0.0
+    async with await psycopg.AsyncConnection.connect(admin, autocommit=True) as conn:
+        await asyncio.sleep(max(0.0, window.start - time.perf_counter()))
+        while time.perf_counter() < window.end:
+            row = await (await conn.execute(WAITING, [name, list(events)])).fetchone()
+            longest = max(longest, float(row[0]) if row else 0.0)
+            await asyncio.sleep(WAL_EVERY_SECONDS)
+    seen.append(longest)
+
+
 def machine_busy() -> float:
     """CPU seconds the whole machine has spent busy (not idle, not waiting on I/O)."""
     try:
@@ -447,13 +488,15 @@ def load(
     warmup: float,
     think_ms: float,
     groups: dict[str, int],
-    database: str,
+    database_url: str,
     gc_dir: str = "",
 ) -> Tally:
     tally = Tally()
     start_at = time.perf_counter()
     window = Window(start_at + warmup, start_at + warmup + seconds, think_ms / 1000)
+    database = database_url.rsplit("/", 1)[1]
     marks: dict[str, Any] = {}
+    wal_waits: list[float] = []
 
     async def measure_cpu() -> None:
         await asyncio.sleep(max(0.0, window.start - time.perf_counter()))
@@ -466,7 +509,7 @@ def load(
         marks["gc1"] = gcstats.read(gc_dir) if gc_dir else {}
 
     async def everyone() -> None:
-        jobs: list[Any] = [measure_cpu()]
+        jobs: list[Any] = [measure_cpu(), watch_wal(database_url, window, wal_waits)]
         for k in range(voters):
             if kind == "api":
                 jobs.append(api_voter(base, board, window, tally))
@@ -484,6 +527,7 @@ def load(
     # kernel, and other people's work, which would make this window's figures unreliable.
     tally.cpu["rest"] = max(0.0, marks["busy1"] - marks["busy0"] - sum(tally.cpu.values()))
     tally.gc = gcstats.used(marks["gc0"], marks["gc1"])
+    tally.wal_wait_ms = wal_waits[0] if wal_waits else None
     return tally
 
 
@@ -658,7 +702,7 @@ def main() -> None:
                     args.warmup,
                     args.think_ms,
                     groups,
-                    database,
+                    args.database_url,
                     gc_dir,
                 )
                 tally.direct = int(queue_redis.get(DIRECT_KEY) or 0)
@@ -733,6 +777,18 @@ def report(
             f"{_ms(lat.get('next', []), 99)} | {_ms(lat.get('cycle', []), 50)} | "
             f"{_ms(lat.get('cycle', []), 99)} | {direct} | {lost} | {duplicated} | {unacked} | "
             f"{dict(others) or '-'}{exhausted} |"
+        )
+    waits = [(kind, voters, t.wal_wait_ms) for kind, voters, t, *_ in merged]
+    if any(ms is not None for *_, ms in waits):
+        print()
+        print(
+            "Longest a statement was seen waiting on the WAL's fsync (pg_stat_activity every "
+            f"{WAL_EVERY_SECONDS:g} s; a vote is acknowledged once its commit is on disk, so a "
+            "stall of the disk is in the latency of every vote it catches): "
+            + ", ".join(
+                f"{kind} x {voters}: {ms:.0f} ms" for kind, voters, ms in waits if ms is not None
+            )
+            + "."
         )
     print()
     print(
