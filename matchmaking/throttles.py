@@ -63,9 +63,9 @@ for i, seconds in ipairs(ARGV) do
 end
 """
 """Each limit's counter (KEYS[i], its window ARGV[i] seconds): INCR, then EXPIRE NX, so the
-first request of a window starts its clock. A script runs whole, so both happen or neither; a
-counter without a clock (left by the pipeline this replaced, which could lose its connection
-between the two) gets one from the next request."""
+first request of a window starts its clock. A script runs whole on the server, so no lost
+connection can come between the two; a counter without a clock (left by the pipeline this
+replaced, which could lose its connection in between) gets one from the next request."""
 
 _POP = """
 local queue = KEYS[#ARGV + 1]
