@@ -55,35 +55,32 @@ def voter_ident(request: Any, ip_ident: str) -> str:
     return f"voter-{known[0]}" if known else f"ip-{ip_ident}"
 
 
-_COUNT = """
-local counts = {}
+_LIMITS = """
+local out = {}
 for i, seconds in ipairs(ARGV) do
-  counts[i] = redis.call('INCR', KEYS[i])
+  out[i] = redis.call('INCR', KEYS[i])
   redis.call('EXPIRE', KEYS[i], seconds, 'NX')
 end
+local queue = KEYS[#ARGV + 1]
+if queue then
+  out[#ARGV + 1] = redis.call('LPOP', queue, 1) or {}
+  out[#ARGV + 2] = redis.call('LLEN', queue)
+end
+return out
 """
 """Each limit's counter (KEYS[i], its window ARGV[i] seconds): INCR, then EXPIRE NX, so the
 first request of a window starts its clock. A script runs whole on the server, so no lost
 connection can come between the two; a counter without a clock (left by the pipeline this
-replaced, which could lose its connection in between) gets one from the next request."""
-
-_POP = """
-local queue = KEYS[#ARGV + 1]
-counts[#ARGV + 1] = redis.call('LPOP', queue, 1) or {}
-counts[#ARGV + 2] = redis.call('LLEN', queue)
-"""
-"""A `queue.Ride`'s pop, after the counters: up to one candidate from the head of the queue
-(the key after the counters'), and how many are left."""
+replaced, which could lose its connection in between) gets one from the next request. A key
+after the counters' is a queue to pop from (`queue.Ride`): up to one candidate from its head,
+and how many are left."""
 
 
 @memoize
-def _scripts(client: Any) -> tuple[Any, Any]:
-    """The counters alone, and the counters with a pop, as scripts of `client` (run by their
-    SHA1; redis-py loads one again when Redis answers NOSCRIPT, after a restart)."""
-    return (
-        client.register_script(_COUNT + "return counts"),
-        client.register_script(_COUNT + _POP + "return counts"),
-    )
+def _limits_script(client: Any) -> Any:
+    """`_LIMITS` as a script of `client` (run by its SHA1; redis-py loads it again when Redis
+    answers NOSCRIPT, after a restart)."""
+    return client.register_script(_LIMITS)
 
 
 class VotingRateThrottle(BaseThrottle):
@@ -120,18 +117,17 @@ class VotingRateThrottle(BaseThrottle):
 
     def _counted_in_redis(self, client: Any, limits: list[_Limit], request: Any, view: Any) -> bool:
         """Fixed-window counters, all in one command (DRF's throttle makes two round trips per
-        limit): `_COUNT`. Only a refused request asks how long its window has left."""
+        limit): `_LIMITS`. Only a refused request asks how long its window has left."""
         keys = [f"versus:{limit.get_cache_key(request, view)}" for limit in limits]
         durations = [limit.duration for limit in limits]
         # A view may send a queue pop along (`limit_rider`): one command for both.
         rider = getattr(view, "limit_rider", None)
         ride = rider(request) if rider is not None else None
         try:
-            if ride is None:
-                counts = _scripts(client)[0](keys=keys, args=durations, client=client)
-            else:
-                answers = _scripts(client)[1](keys=[*keys, ride.key], args=durations, client=client)
-                counts = answers[: len(limits)]
+            popping = [ride.key] if ride is not None else []
+            answers = _limits_script(client)(keys=keys + popping, args=durations, client=client)
+            counts = answers[: len(limits)]
+            if ride is not None:
                 ride.take(answers[len(limits) :])
             over = [
                 key

@@ -173,12 +173,23 @@ def add_store_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/5")
 
 
+def database_name(database_url: str) -> str:
+    """The database a PostgreSQL URL names."""
+    return database_url.rsplit("/", 1)[1]
+
+
+def admin_url(database_url: str) -> str:
+    """The same server's `postgres` database: for what must not run in the benchmark's own
+    (dropping it, or watching it without being counted as one of its backends)."""
+    return database_url.rsplit("/", 1)[0] + "/postgres"
+
+
 def fresh_database(database_url: str) -> None:
     """Drop and create the benchmark's database (never the project's own)."""
     import psycopg
 
-    name = database_url.rsplit("/", 1)[1]
-    admin = database_url.rsplit("/", 1)[0] + "/postgres"
+    name = database_name(database_url)
+    admin = admin_url(database_url)
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -439,25 +450,25 @@ WAL_EVERY_SECONDS = 0.1
 
 
 async def watch_wal(
-    database_url: str, window: Window, seen: list[float], *, events: tuple[str, ...] = WAL_EVENTS
-) -> None:
-    """Append to `seen` the longest a statement waited on the WAL (`events`) in `window`, read
-    from `pg_stat_activity` every `WAL_EVERY_SECONDS`: a vote is acknowledged once its commit
-    is on disk, so when the disk stalls every vote waits (stalls shorter than the interval can
-    be missed). Connects to the `postgres` database, so its backend is not counted as the
-    benchmark's."""
+    database_url: str, window: Window, *, events: tuple[str, ...] = WAL_EVENTS
+) -> float:
+    """The longest a statement waited on the WAL (`events`) in `window`, in ms, read from
+    `pg_stat_activity` every `WAL_EVERY_SECONDS`: a vote is acknowledged once its commit is on
+    disk, so when the disk stalls every vote waits (stalls shorter than the interval can be
+    missed). Watches from the `postgres` database (`admin_url`)."""
     import psycopg
 
-    name = database_url.rsplit("/", 1)[1]
-    admin = database_url.rsplit("/", 1)[0] + "/postgres"
+    name = database_name(database_url)
     longest = 0.0
-    async with await psycopg.AsyncConnection.connect(admin, autocommit=True) as conn:
+    async with await psycopg.AsyncConnection.connect(
+        admin_url(database_url), autocommit=True
+    ) as conn:
         await asyncio.sleep(max(0.0, window.start - time.perf_counter()))
         while time.perf_counter() < window.end:
             row = await (await conn.execute(WAITING, [name, list(events)])).fetchone()
             longest = max(longest, float(row[0]) if row else 0.0)
             await asyncio.sleep(WAL_EVERY_SECONDS)
-    seen.append(longest)
+    return longest
 
 
 def machine_busy() -> float:
@@ -494,9 +505,8 @@ def load(
     tally = Tally()
     start_at = time.perf_counter()
     window = Window(start_at + warmup, start_at + warmup + seconds, think_ms / 1000)
-    database = database_url.rsplit("/", 1)[1]
+    database = database_name(database_url)
     marks: dict[str, Any] = {}
-    wal_waits: list[float] = []
 
     async def measure_cpu() -> None:
         await asyncio.sleep(max(0.0, window.start - time.perf_counter()))
@@ -508,8 +518,9 @@ def load(
         marks["busy1"] = machine_busy()
         marks["gc1"] = gcstats.read(gc_dir) if gc_dir else {}
 
-    async def everyone() -> None:
-        jobs: list[Any] = [measure_cpu(), watch_wal(database_url, window, wal_waits)]
+    async def everyone() -> float:
+        """Every voter and the meters; what `watch_wal` saw."""
+        jobs: list[Any] = [watch_wal(database_url, window), measure_cpu()]
         for k in range(voters):
             if kind == "api":
                 jobs.append(api_voter(base, board, window, tally))
@@ -517,9 +528,9 @@ def load(
                 jobs.append(page_voter(base, board, window, tally))
             else:
                 jobs.append(bare_voter(base, k, window, tally))
-        await asyncio.gather(*jobs)
+        return (await asyncio.gather(*jobs))[0]
 
-    asyncio.run(everyone())
+    tally.wal_wait_ms = asyncio.run(everyone())
     tally.cpu = cpu_used(marks["before"], marks["after"])
     c0, c1 = marks["client0"], marks["client1"]
     tally.cpu["client"] = (c1.user + c1.system) - (c0.user + c0.system)
@@ -527,7 +538,6 @@ def load(
     # kernel, and other people's work, which would make this window's figures unreliable.
     tally.cpu["rest"] = max(0.0, marks["busy1"] - marks["busy0"] - sum(tally.cpu.values()))
     tally.gc = gcstats.used(marks["gc0"], marks["gc1"])
-    tally.wal_wait_ms = wal_waits[0] if wal_waits else None
     return tally
 
 
@@ -682,7 +692,7 @@ def main() -> None:
         logs / "voting_load_celery.log",
     )
     groups = {"gunicorn": web.pid, "celery": worker.pid}
-    database = args.database_url.rsplit("/", 1)[1]
+    database = database_name(args.database_url)
     load_before = os.getloadavg()
     rows = []
     try:
