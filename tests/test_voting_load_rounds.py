@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from benchmarks.voting_load.run import rounds_order
+import pytest
+
+from benchmarks.voting_load.run import ratio_interval, rounds_order
 
 
 def test_every_other_round_runs_the_paths_in_reverse():
@@ -25,3 +27,24 @@ def test_a_steady_drift_weighs_on_every_path_alike():
 
 def test_one_round_is_the_paths_as_given():
     assert rounds_order(["page", "bare"], 1) == ["page", "bare"]
+
+
+def test_the_ratio_interval_is_centred_on_the_geometric_mean():
+    mean, low, high = ratio_interval([0.5, 2.0])
+    assert mean == pytest.approx(1.0)
+    assert low < 1.0 < high
+    assert low * high == pytest.approx(1.0)  # symmetric on the log scale
+
+
+def test_the_ratio_interval_narrows_with_rounds_that_agree():
+    _, wide_low, wide_high = ratio_interval([0.40, 0.55, 0.45, 0.50])
+    _, low, high = ratio_interval([0.47, 0.48, 0.47, 0.48])
+    assert wide_low < low < 0.47
+    assert 0.48 < high < wide_high
+
+
+def test_the_ratio_interval_refuses_too_few_or_empty_rounds():
+    with pytest.raises(ValueError, match="two or more positive"):
+        ratio_interval([0.5])
+    with pytest.raises(ValueError, match="two or more positive"):
+        ratio_interval([0.5, 0.0])

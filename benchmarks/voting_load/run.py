@@ -38,9 +38,9 @@ the client) is read from /proc and divided by the votes counted.
 
 ``--rounds N`` measures the paths in turn N times, every other round in reverse (bare, page,
 page, bare, bare, page, ...), and adds up each path's windows; the ratio line also gives each
-round's. On shared cloud cores, whose speed drifts from minute to minute, one window per path
-compares two minutes as much as two paths, and a fixed order would give the drift to the
-path that always comes last.
+round's, and from three rounds on their geometric mean with a 95% interval. On shared cloud
+cores, whose speed drifts from minute to minute, one window per path compares two minutes as
+much as two paths, and a fixed order would give the drift to the path that always comes last.
 
 ``python -m benchmarks.voting_load [--voters 8 32] [--seconds 20] [--rounds 3] [--workers 4]``
 """
@@ -581,6 +581,22 @@ def rounds_order(paths: list[str], rounds: int) -> list[str]:
     return [kind for k in range(rounds) for kind in (paths if k % 2 == 0 else paths[::-1])]
 
 
+def ratio_interval(ratios: list[float], level: float = 0.95) -> tuple[float, float, float]:
+    """The geometric mean of per-round throughput ratios and its `level` interval (Student's t
+    on the logs, rounds as independent draws): how far the machine's drift leaves the ratio
+    uncertain. A ratio is a quotient, so its logs, not its values, spread evenly; the mean of
+    0.5 and 2 is 1. Needs two rounds or more."""
+    from scipy import stats
+
+    values = np.asarray(ratios, dtype=float)
+    if values.size < 2 or not np.all(values > 0):
+        raise ValueError("an interval needs two or more positive ratios")
+    logs = np.log(values)
+    centre = float(logs.mean())
+    half = float(stats.t.ppf(0.5 + level / 2, logs.size - 1) * stats.sem(logs))
+    return float(np.exp(centre)), float(np.exp(centre - half)), float(np.exp(centre + half))
+
+
 PATHS = {
     "bare": "bare: POST /bench/bare/ (one INSERT)",
     "api": "api: GET next + POST vote (two requests per vote)",
@@ -835,13 +851,20 @@ def report(
             bare = totals[("bare", voters)]
             for kind in [p for p in args.paths if p != "bare"]:
                 ratio = totals[(kind, voters)].completed / max(bare.completed, 1)
-                each = ", ".join(
-                    f"{versus[0].completed / max(floor[0].completed, 1):.2f}"
+                per_round = [
+                    versus[0].completed / max(floor[0].completed, 1)
                     for floor, versus in zip(
                         rounds[("bare", voters)], rounds[(kind, voters)], strict=True
                     )
-                )
+                ]
+                each = ", ".join(f"{r:.2f}" for r in per_round)
                 print(
                     f"\n{voters} voters: Versus ({kind}) votes/s = {ratio:.2f} x the bare "
                     "view's inserts/s" + (f" (round by round: {each})" if args.rounds > 1 else "")
                 )
+                if len(per_round) >= 3 and min(per_round) > 0:
+                    mean, low, high = ratio_interval(per_round)
+                    print(
+                        f"  geometric mean of the {len(per_round)} rounds {mean:.3f}, "
+                        f"95% interval {low:.3f} to {high:.3f}"
+                    )
