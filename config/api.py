@@ -1,4 +1,5 @@
-"""API-wide pieces: the exception handler, the JSON parser and the idempotent-write helper."""
+"""API-wide pieces: the exception handler, the JSON parser, the idempotent-write helper and the
+JSON answer to OPTIONS of views that also speak CSV."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from rest_framework import parsers, status
 from rest_framework.exceptions import ParseError
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -21,6 +23,19 @@ from config.validation import JSON_TOO_DEEP, nul_check
 from evaluation.media import media_removed_on_error
 
 logger = logging.getLogger(__name__)
+
+
+class OptionsAsJSON:
+    """OPTIONS (DRF's description of the view) answers JSON whatever format was asked for.
+
+    A view that also renders CSV (``?format=csv`` or ``Accept: text/csv``) has a renderer that
+    knows only its own rows: handed the description, it failed (500) or wrote nothing.
+    """
+
+    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = JSONRenderer.media_type
+        return super().options(request, *args, **kwargs)  # type: ignore[misc]
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

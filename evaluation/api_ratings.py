@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api import OptionsAsJSON
 from config.errors import Invalid
 from evaluation.selectors import standings_get, win_loss_matrix
 from leaderboards.selectors import leaderboard_get
@@ -210,7 +211,7 @@ CSV_DESCRIPTION = "CSV columns, in order:\n\n" + "\n".join(
 )
 
 
-class LeaderboardStandings(_ErrorsAsJSON, APIView):
+class LeaderboardStandings(OptionsAsJSON, _ErrorsAsJSON, APIView):
     renderer_classes = [JSONRenderer, StandingsCSVRenderer]
 
     @extend_schema(

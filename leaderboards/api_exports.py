@@ -21,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api import OptionsAsJSON
 from config.integers import ascii_int
 from leaderboards.selectors import (
     VOTE_EXPORT_COLUMNS,
@@ -135,7 +136,7 @@ def _typed(row: list[str]) -> dict[str, Any]:
     return out
 
 
-class LeaderboardVotesExport(APIView):
+class LeaderboardVotesExport(OptionsAsJSON, APIView):
     """The raw votes behind a leaderboard's published standings."""
 
     renderer_classes = [JSONRenderer, CsvRenderer]

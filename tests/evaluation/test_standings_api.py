@@ -164,3 +164,16 @@ def test_it_names_the_live_parameter_when_its_value_is_wrong(anon_api, public_bo
     response = anon_api.get(standings_url(public_board, "?live=maybe"))
     assert response.status_code == 400
     assert response.json()["field"] == "live"
+
+
+@pytest.mark.parametrize("asked", [{"query": "?format=csv"}, {"accept": "text/csv"}, {}])
+def test_options_describes_the_view_in_json_whatever_format_was_asked(
+    anon_api, public_board, asked
+):
+    # The CSV renderer knows only standings rows: it once got DRF's description and failed.
+    url = standings_url(public_board, asked.get("query", ""))
+    headers = {"HTTP_ACCEPT": asked["accept"]} if "accept" in asked else {}
+    response = anon_api.options(url, **headers)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["name"] == "Leaderboard Standings"

@@ -72,6 +72,17 @@ def test_it_also_answers_csv_to_an_accept_header(anon_api: APIClient, board: Any
     assert "attachment" in response["Content-Disposition"]
 
 
+@pytest.mark.parametrize("headers", [{}, {"HTTP_ACCEPT": "text/csv"}])
+def test_options_describes_the_export_in_json_even_when_csv_is_asked(
+    anon_api: APIClient, board: Any, headers: dict[str, str]
+) -> None:
+    # The CSV renderer only writes errors (the CSV itself is streamed): it answered nothing.
+    response = anon_api.options(f"/api/v1/leaderboards/{board.pk}/votes/?format=csv", **headers)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["name"] == "Leaderboard Votes Export"
+
+
 def test_it_anonymises_voters_consistently_within_a_board_only(
     anon_api: APIClient, board: Any
 ) -> None:
