@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
@@ -44,16 +44,35 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(exc.as_dict(), status=exc.status)
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(response.data, dict) and "detail" not in response.data:
-        # Field errors: keep DRF's {field: [messages]} and add one readable sentence.
-        parts = [
-            f"{k}: {' '.join(map(str, v)) if isinstance(v, list) else v}"
-            for k, v in response.data.items()
-        ]
+        # Field errors: keep DRF's {field: [messages]} and add one readable sentence, each
+        # message under the path of the value it is about (``prompts[0].tags[1]``).
         errors = response.data
+        leaves = list(_error_leaves(errors, ""))
+        parts = [f"{path}: {' '.join(messages)}" for path, messages in leaves]
         response.data = {"detail": "; ".join(parts), "code": "invalid", "errors": errors}
-        if len(errors) == 1:
+        if len(leaves) == 1:
+            response.data["field"] = leaves[0][0]
+        elif len(errors) == 1:
             response.data["field"] = next(iter(errors))
     return response
+
+
+def _error_leaves(errors: Any, path: str) -> Iterator[tuple[str, list[str]]]:
+    """The messages of DRF's nested field errors, each list under its value's path: a
+    serializer's are by field name, a list's by index (a dict with int keys from a
+    `ListField`, or a list of one dict per item from a serializer with ``many=True``)."""
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            step = f"[{key}]" if isinstance(key, int) else (f".{key}" if path else str(key))
+            yield from _error_leaves(value, path + step)
+    elif isinstance(errors, list) and any(isinstance(e, dict | list) for e in errors):
+        for index, value in enumerate(errors):
+            if value:  # a valid item of a list has an empty entry
+                yield from _error_leaves(value, f"{path}[{index}]")
+    elif isinstance(errors, list):
+        yield path, [str(message) for message in errors]
+    else:
+        yield path, [str(errors)]
 
 
 class JSONParser(parsers.JSONParser):

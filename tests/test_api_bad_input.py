@@ -132,3 +132,37 @@ def test_it_refuses_an_idempotency_key_holding_a_nul_character(api: APIClient) -
     body = response.json()
     assert (body["field"], body["code"]) == ("Idempotency-Key", "nul_character")
     assert not MetricBoard.objects.exists()
+
+
+def test_a_nested_field_error_names_the_path_of_the_value(api: APIClient) -> None:
+    # A ListField inside a list item: DRF's errors are {prompts: {0: {tags: {1: [...]}}}}.
+    response = api.post(
+        "/api/v1/benchmarks/",
+        {"name": "b", "prompts": ["ok", {"text": "cat", "tags": ["art", ""]}]},
+        format="json",
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["detail"] == "prompts[1].tags[1]: This field may not be blank."
+    assert body["field"] == "prompts[1].tags[1]"
+    assert body["errors"] == {"prompts": {"1": {"tags": {"1": ["This field may not be blank."]}}}}
+    assert not Benchmark.objects.exists()
+
+
+def test_errors_of_a_list_of_objects_name_each_item_at_fault(api: APIClient) -> None:
+    # A serializer with many=True: one entry per item, empty for the valid ones.
+    response = api.post(
+        "/api/v1/metric-leaderboards/",
+        {
+            "name": "m",
+            "metrics": [{"name": "acc"}, {"name": ""}, {"name": "f1", "higher_is_better": "maybe"}],
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert "metrics[1].name: This field may not be blank." in body["detail"]
+    assert "metrics[2].higher_is_better: Must be a valid boolean." in body["detail"]
+    assert "metrics[0]" not in body["detail"]
+    assert body["field"] == "metrics"
+    assert not MetricBoard.objects.exists()
