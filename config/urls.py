@@ -12,6 +12,9 @@ from leaderboards import api as leaderboards_api
 from leaderboards import api_exports as leaderboards_exports
 from leaderboards import views as leaderboards_views
 
+handler404 = "config.handlers.not_found"
+handler500 = "config.handlers.server_error"
+
 api_v1 = [
     path("benchmarks/", leaderboards_api.BenchmarkListCreate.as_view(), name="benchmark-list"),
     path(

@@ -259,6 +259,13 @@
       if (response.status === 409 || response.status === 410 || response.status === 404) {
         return detail(response).then(function (text) { say(text); return loadNext(); });
       }
+      if (response.status === 503) {
+        // Nothing was stored (the database was out of reach): send the same vote again.
+        var again = retryAfter(response);
+        say("Your vote could not be saved just now; sending it again in " + Math.round(again / 1000) + " s.");
+        setTimeout(function () { setBusy(false); vote(choice); }, again);
+        return null;
+      }
       if (response.status === 429) {
         var wait = retryAfter(response);
         say("Slow down a little: you can vote again in " + Math.round(wait / 1000) + " s.");

@@ -237,3 +237,33 @@ def _content(data: bytes) -> Any:
     from django.core.files.base import ContentFile
 
     return ContentFile(data)
+
+
+def test_it_sends_a_vote_again_that_the_server_could_not_save(
+    page: Any, live_server: Any, owner: Any
+) -> None:
+    board = make_leaderboard(owner, reveal_models=False)
+    make_models(board, 3)
+    open_board(page, live_server, board)
+    answered: list[int] = []
+
+    def first_one_fails(route: Any) -> None:
+        # The server's answer while its database is out of reach (`config.handlers`).
+        if not answered:
+            answered.append(503)
+            route.fulfill(
+                status=503,
+                headers={"Retry-After": "1", "Content-Type": "application/json"},
+                body='{"detail": "the database is unavailable", "code": "unavailable"}',
+            )
+            return
+        answered.append(0)
+        route.continue_()
+
+    page.route("**/api/v1/matchups/*/vote/", first_one_fails)
+    matchup = current(page)
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_selector("#vote-status:has-text('sending it again')")
+    wait_for_another_pair(page, matchup)
+    assert answered == [503, 0]
+    assert [(v.matchup_id, v.choice) for v in Vote.objects.all()] == [(int(matchup), "left")]
