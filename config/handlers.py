@@ -1,4 +1,5 @@
-"""What Django answers when no view could: a page that does not exist, and an error.
+"""What Django answers when no view could: a page that does not exist, a form without its
+CSRF token, and an error.
 
 The API gets JSON in the shape of every other API error (`detail`, `code`), pages get the
 site's layout. A database that cannot be reached (stopped, restarting, out of connections)
@@ -82,4 +83,19 @@ def not_found(request: HttpRequest, exception: Any = None) -> HttpResponse:
         code="not_found",
         detail=f"nothing at {request.path}",
         title="Not found",
+    )
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """`CSRF_FAILURE_VIEW`: a form sent without a valid CSRF token (the voting page's forms,
+    when JavaScript is off). Usually a page opened long ago or cookies turned off, so say so;
+    Django's reason (logged by Django) names the check that failed. The API's views answer
+    their own CSRF failures."""
+    return _answer(
+        request,
+        status=403,
+        code="csrf_failed",
+        detail="this form was sent without a valid security token (the page may be too old, "
+        "or cookies are off); reload the page and try again",
+        title="Please reload the page",
     )

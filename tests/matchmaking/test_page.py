@@ -150,6 +150,10 @@ def test_it_refuses_a_form_vote_without_the_csrf_token(board: Any) -> None:
     )
     assert response.status_code == 403
     assert not Vote.objects.exists()
+    # In the site's layout, saying what to do, not Django's page for developers.
+    html = response.content.decode()
+    assert "<h1>Please reload the page</h1>" in html
+    assert 'class="site-header"' in html
 
 
 def test_it_shows_the_prompt_asset_when_the_board_does(owner: Any, client: Client) -> None:
