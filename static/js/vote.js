@@ -242,7 +242,9 @@
     advance(after);
   }
 
-  function vote(choice) {
+  // `resent`: this is the same vote sent again after the connection dropped, so it may have
+  // been stored already (a matchup takes one vote: sending it twice is safe).
+  function vote(choice, resent) {
     if (busy || !config.matchup) return;
     setBusy(true);
     var id = config.matchup.id;
@@ -257,13 +259,17 @@
         });
       }
       if (response.status === 409 || response.status === 410 || response.status === 404) {
-        return detail(response).then(function (text) { say(text); return loadNext(); });
+        return response.json().catch(function () { return {}; }).then(function (d) {
+          if (resent && d.code === "already_voted") showToast("Vote recorded: " + NAMES[choice]);
+          else say(d.detail || response.statusText);
+          return loadNext();
+        });
       }
       if (response.status === 503) {
         // Nothing was stored (the database was out of reach): send the same vote again.
         var again = retryAfter(response);
         say("Your vote could not be saved just now; sending it again in " + Math.round(again / 1000) + " s.");
-        setTimeout(function () { setBusy(false); vote(choice); }, again);
+        setTimeout(function () { setBusy(false); vote(choice, resent); }, again);
         return null;
       }
       if (response.status === 429) {
@@ -274,8 +280,8 @@
       }
       return detail(response).then(function (text) { say(text); setBusy(false); });
     }, function () {
-      say("Your vote could not be sent (connection lost). Try again.");
-      setBusy(false);
+      say("Connection lost; sending your vote again…");
+      setTimeout(function () { setBusy(false); vote(choice, true); }, 2000);
     });
   }
 

@@ -267,3 +267,31 @@ def test_it_sends_a_vote_again_that_the_server_could_not_save(
     wait_for_another_pair(page, matchup)
     assert answered == [503, 0]
     assert [(v.matchup_id, v.choice) for v in Vote.objects.all()] == [(int(matchup), "left")]
+
+
+@pytest.mark.parametrize("lost", ["request", "answer"])
+def test_it_sends_a_vote_again_when_the_connection_drops(
+    page: Any, live_server: Any, owner: Any, lost: str
+) -> None:
+    board = make_leaderboard(owner, reveal_models=False)
+    make_models(board, 3)
+    open_board(page, live_server, board)
+    sent: list[str] = []
+
+    def drop_the_first(route: Any) -> None:
+        sent.append(route.request.url)
+        if len(sent) > 1:
+            route.continue_()
+            return
+        if lost == "answer":
+            route.fetch()  # the server stores the vote; its answer never arrives
+        route.abort("connectionreset")
+
+    page.route("**/api/v1/matchups/*/vote/", drop_the_first)
+    matchup = current(page)
+    page.keyboard.press("ArrowRight")
+    wait_for_another_pair(page, matchup)
+    assert len(sent) == 2
+    assert [(v.matchup_id, v.choice) for v in Vote.objects.all()] == [(int(matchup), "right")]
+    # Either way the voter is told the vote counted, not that it was refused.
+    page.wait_for_selector("#vote-toast:has-text('Vote recorded: Right')")
