@@ -3,7 +3,7 @@ to a focused player, and a phone's screen."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -239,33 +239,53 @@ def _content(data: bytes) -> Any:
     return ContentFile(data)
 
 
-def test_it_sends_a_vote_again_that_the_server_could_not_save(
-    page: Any, live_server: Any, owner: Any
-) -> None:
+def vote_with_a_failed_first_try(
+    page: Any,
+    live_server: Any,
+    owner: Any,
+    key: str,
+    first_try: Callable[[Any], None],
+    status: str | None = None,
+) -> tuple[str, int]:
+    """Vote with `key` on a new board's page while `first_try(route)` answers the vote's first
+    request (the later ones reach the server), `status` showing in between; the matchup voted
+    on, once the next pair is up, and how many times the vote was sent."""
     board = make_leaderboard(owner, reveal_models=False)
     make_models(board, 3)
     open_board(page, live_server, board)
-    answered: list[int] = []
+    sent: list[str] = []
 
-    def first_one_fails(route: Any) -> None:
-        # The server's answer while its database is out of reach (`config.handlers`).
-        if not answered:
-            answered.append(503)
-            route.fulfill(
-                status=503,
-                headers={"Retry-After": "1", "Content-Type": "application/json"},
-                body='{"detail": "the database is unavailable", "code": "unavailable"}',
-            )
-            return
-        answered.append(0)
-        route.continue_()
+    def route_vote(route: Any) -> None:
+        sent.append(route.request.url)
+        if len(sent) == 1:
+            first_try(route)
+        else:
+            route.continue_()
 
-    page.route("**/api/v1/matchups/*/vote/", first_one_fails)
+    page.route("**/api/v1/matchups/*/vote/", route_vote)
     matchup = current(page)
-    page.keyboard.press("ArrowLeft")
-    page.wait_for_selector("#vote-status:has-text('sending it again')")
+    page.keyboard.press(key)
+    if status is not None:
+        page.wait_for_selector(f"#vote-status:has-text('{status}')")
     wait_for_another_pair(page, matchup)
-    assert answered == [503, 0]
+    return matchup, len(sent)
+
+
+def test_it_sends_a_vote_again_that_the_server_could_not_save(
+    page: Any, live_server: Any, owner: Any
+) -> None:
+    def unavailable(route: Any) -> None:
+        # The server's answer while its database is out of reach (`config.handlers`).
+        route.fulfill(
+            status=503,
+            headers={"Retry-After": "1", "Content-Type": "application/json"},
+            body='{"detail": "the database is unavailable", "code": "unavailable"}',
+        )
+
+    matchup, sent = vote_with_a_failed_first_try(
+        page, live_server, owner, "ArrowLeft", unavailable, status="sending it again"
+    )
+    assert sent == 2
     assert [(v.matchup_id, v.choice) for v in Vote.objects.all()] == [(int(matchup), "left")]
 
 
@@ -273,25 +293,13 @@ def test_it_sends_a_vote_again_that_the_server_could_not_save(
 def test_it_sends_a_vote_again_when_the_connection_drops(
     page: Any, live_server: Any, owner: Any, lost: str
 ) -> None:
-    board = make_leaderboard(owner, reveal_models=False)
-    make_models(board, 3)
-    open_board(page, live_server, board)
-    sent: list[str] = []
-
-    def drop_the_first(route: Any) -> None:
-        sent.append(route.request.url)
-        if len(sent) > 1:
-            route.continue_()
-            return
+    def dropped(route: Any) -> None:
         if lost == "answer":
             route.fetch()  # the server stores the vote; its answer never arrives
         route.abort("connectionreset")
 
-    page.route("**/api/v1/matchups/*/vote/", drop_the_first)
-    matchup = current(page)
-    page.keyboard.press("ArrowRight")
-    wait_for_another_pair(page, matchup)
-    assert len(sent) == 2
+    matchup, sent = vote_with_a_failed_first_try(page, live_server, owner, "ArrowRight", dropped)
+    assert sent == 2
     assert [(v.matchup_id, v.choice) for v in Vote.objects.all()] == [(int(matchup), "right")]
     # Either way the voter is told the vote counted, not that it was refused.
     page.wait_for_selector("#vote-toast:has-text('Vote recorded: Right')")
