@@ -51,8 +51,10 @@ def _answer(
 
 
 def database_unreachable(exc: BaseException | None) -> bool:
-    """Whether `exc` says the database could not be reached or dropped the connection,
-    rather than refusing a statement (Django's `OperationalError` and `InterfaceError`)."""
+    """Whether `exc` says the database could not do the work for now: Django's
+    `OperationalError` (unreachable, restarting, out of connections; also a deadlock or a
+    statement timeout) or `InterfaceError` (a connection that closed). Each is worth trying
+    again, unlike a statement the database refused (IntegrityError, DataError)."""
     return isinstance(exc, db.OperationalError | db.InterfaceError)
 
 
