@@ -1,5 +1,5 @@
-"""What Django answers when no view could: a page that does not exist, a form without its
-CSRF token, and an error.
+"""What Django answers when no view could: a page that does not exist or is not for this user,
+a form without its CSRF token, and an error.
 
 The API gets JSON in the shape of every other API error (`detail`, `code`), pages get the
 site's layout. A database that cannot be reached (stopped, restarting, out of connections)
@@ -85,6 +85,17 @@ def not_found(request: HttpRequest, exception: Any = None) -> HttpResponse:
         code="not_found",
         detail=f"nothing at {request.path}",
         title="Not found",
+    )
+
+
+def forbidden(request: HttpRequest, exception: Any = None) -> HttpResponse:
+    """`handler403`: a page this user may not see (the API's views answer their own)."""
+    return _answer(
+        request,
+        status=403,
+        code="permission_denied",
+        detail="you are not allowed to see this page; log in with an account that is",
+        title="Not allowed",
     )
 
 

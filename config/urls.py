@@ -12,6 +12,7 @@ from leaderboards import api as leaderboards_api
 from leaderboards import api_exports as leaderboards_exports
 from leaderboards import views as leaderboards_views
 
+handler403 = "config.handlers.forbidden"
 handler404 = "config.handlers.not_found"
 handler500 = "config.handlers.server_error"
 

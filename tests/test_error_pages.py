@@ -13,6 +13,8 @@ from evaluation.models import Vote
 from leaderboards.models import Leaderboard
 from tests.factories import make_leaderboard, make_models
 from tests.matchmaking.conftest import browser_client, open_page
+from tests.rating.boards import add_votes
+from tests.rating.boards import board as rating_board
 
 pytestmark = pytest.mark.django_db
 
@@ -105,3 +107,16 @@ def test_an_unknown_address_is_a_404_json_under_the_api_and_a_page_elsewhere(cli
     page = client.get("/no-such-page/")
     assert page.status_code == 404
     assert "<h1>Not found</h1>" in page.content.decode()
+
+
+def test_a_page_this_user_may_not_see_is_a_403_page_in_the_site_layout(client, owner):
+    # The admin's delete page of a vote: votes are never deleted, only excluded.
+    leaderboard, models = rating_board(owner, 2)
+    (vote,) = add_votes(leaderboard, [(models[0], models[1], "left")])
+    owner.is_staff = owner.is_superuser = True
+    owner.save()
+    client.force_login(owner)
+    response = client.get(f"/admin/evaluation/vote/{vote.pk}/delete/")
+    assert response.status_code == 403
+    assert "<h1>Not allowed</h1>" in response.content.decode()
+    assert Vote.objects.filter(pk=vote.pk).exists()
