@@ -287,7 +287,13 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Rank generative models by human preference. Owners authenticate with "
         "`Authorization: Token <token>` (create one with `manage.py versus_token USERNAME`); "
-        "voters use a browser session with CSRF."
+        "voters use a browser session with CSRF.\n\n"
+        "Errors are JSON: `detail` (what is wrong and what is allowed), a machine-readable "
+        "`code` and, when one value is to blame, `field` (its path in the body, e.g. "
+        "`prompts[1].tags[0]`). Creating a benchmark, leaderboard, model or result takes an "
+        "`Idempotency-Key` header (a retry replays the first answer). 429 (rate limits) "
+        "and 503 (the database out of reach for a moment; nothing was recorded) carry "
+        "`Retry-After`: send the same request again after it."
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
