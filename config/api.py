@@ -1,5 +1,5 @@
 """API-wide pieces: the exception handler, the JSON parser, the idempotent-write helper and the
-JSON answer to OPTIONS of views that also speak CSV."""
+JSON answers (OPTIONS, errors) of views that also speak CSV."""
 
 from __future__ import annotations
 
@@ -25,6 +25,12 @@ from evaluation.media import media_removed_on_error
 logger = logging.getLogger(__name__)
 
 
+def _in_json(request: Request) -> None:
+    """Answer `request` in JSON, whatever format it asked for."""
+    request.accepted_renderer = JSONRenderer()
+    request.accepted_media_type = JSONRenderer.media_type
+
+
 class OptionsAsJSON:
     """OPTIONS (DRF's description of the view) answers JSON whatever format was asked for.
 
@@ -33,9 +39,16 @@ class OptionsAsJSON:
     """
 
     def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        request.accepted_renderer = JSONRenderer()
-        request.accepted_media_type = JSONRenderer.media_type
+        _in_json(request)
         return super().options(request, *args, **kwargs)  # type: ignore[misc]
+
+
+class ErrorsAsJSON:
+    """Errors are JSON whatever format was asked for (a CSV of an error helps nobody)."""
+
+    def handle_exception(self, exc: Exception) -> Response:
+        _in_json(self.request)  # type: ignore[attr-defined]
+        return super().handle_exception(exc)  # type: ignore[misc]
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

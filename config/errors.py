@@ -63,3 +63,10 @@ class TooLarge(VersusError):
 
     status = 413
     default_code = "too_large"
+
+
+class Unavailable(VersusError):
+    """A service Versus needs (the database) cannot do the work for now; try again (503)."""
+
+    status = 503
+    default_code = "unavailable"

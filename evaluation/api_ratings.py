@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import OptionsAsJSON
+from config.api import ErrorsAsJSON, OptionsAsJSON
 from config.errors import Invalid
 from evaluation.selectors import standings_get, win_loss_matrix
 from leaderboards.selectors import leaderboard_get
@@ -196,22 +196,12 @@ class StandingsCSVRenderer(BaseRenderer):
         return buffer.getvalue().encode()
 
 
-class _ErrorsAsJSON:
-    """Errors are JSON whatever format was asked for (a CSV of an error helps nobody)."""
-
-    def handle_exception(self, exc: Exception) -> Response:
-        request = self.request  # type: ignore[attr-defined]
-        request.accepted_renderer = JSONRenderer()
-        request.accepted_media_type = JSONRenderer.media_type
-        return super().handle_exception(exc)  # type: ignore[misc]
-
-
 CSV_DESCRIPTION = "CSV columns, in order:\n\n" + "\n".join(
     f"- `{name}`: {meaning}" for name, meaning in STANDINGS_CSV_COLUMNS
 )
 
 
-class LeaderboardStandings(OptionsAsJSON, _ErrorsAsJSON, APIView):
+class LeaderboardStandings(OptionsAsJSON, ErrorsAsJSON, APIView):
     renderer_classes = [JSONRenderer, StandingsCSVRenderer]
 
     @extend_schema(

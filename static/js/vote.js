@@ -179,9 +179,13 @@
     return fetch(url, options);
   }
 
+  // An error answer's JSON body ({detail, code}), or {} when it has none.
+  function problem(response) {
+    return response.json().then(function (d) { return d || {}; }, function () { return {}; });
+  }
+
   function detail(response) {
-    return response.json().then(function (d) { return d.detail || response.statusText; },
-      function () { return response.statusText; });
+    return problem(response).then(function (d) { return d.detail || response.statusText; });
   }
 
   function retryAfter(response) {
@@ -259,7 +263,7 @@
         });
       }
       if (response.status === 409 || response.status === 410 || response.status === 404) {
-        return response.json().catch(function () { return {}; }).then(function (d) {
+        return problem(response).then(function (d) {
           if (resent && d.code === "already_voted") showToast("Vote recorded: " + NAMES[choice]);
           else say(d.detail || response.statusText);
           return loadNext();
