@@ -1,0 +1,208 @@
+"""Groups of votes that favour one model far beyond what everyone else's votes predict.
+
+A campaign to lift a model (its owner's colleagues, a script behind one office's address, the
+attack of Min et al., "Improving Your Model Ranking on Chatbot Arena by Vote Rigging", 2025)
+leaves a trace: the campaign's votes pick that model far more often than the model's strength,
+fitted on everyone else's votes, says they should. This module finds such groups; the caller
+decides what a group is (here: the voters of one network) and what to do with what is found.
+
+For each group ``g`` with enough votes, the Bradley-Terry strengths are fitted on the votes of
+every *other* group (so a campaign cannot hide by having lifted the model already), and for
+each model ``m`` the group voted on, the group's votes involving ``m`` are scored: 1 when ``m``
+won, 0 when it lost, 0.5 for a tie (and for "both bad", unless the board drops those). Their
+sum ``S`` is set against ``E``, the sum of ``P(m beats the opponent)`` from that fit. Each
+score lies in ``[0, 1]``, so whatever ties do, Hoeffding's inequality bounds the chance of an
+excess this large among honest voters: ``P(S - E >= t) <= exp(-2 t^2 / n)`` for ``n`` votes.
+That bound is the reported ``p_bound``: never smaller than the true chance (no normal
+approximation to fail in the tail), so a flag holds up without knowing how ties behave.
+
+A group is flagged for ``m`` when ``p_bound`` is at most ``alpha`` divided by the number of
+(group, model) tests made (Bonferroni, so ``alpha`` bounds the chance of any false flag on the
+board) and the excess per vote, ``(S - E) / n``, is at least ``min_excess``: a real but mild
+taste of one population for one model is not a campaign.
+
+Pure numpy over integer indices; nothing here imports Django.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from evaluation.rating.bradley_terry import (
+    DEFAULT_RIDGE,
+    BothBadPolicy,
+    check_options,
+    fit_bradley_terry,
+)
+from evaluation.rating.counts import BOTH_BAD, LEFT, RIGHT, PairCounts
+
+DEFAULT_MIN_VOTES = 15
+"""Fewest votes of a group on one model for a test: below it no excess is conclusive."""
+DEFAULT_MIN_EXCESS = 0.25
+"""Smallest excess score per vote (observed minus expected win rate) that is flagged."""
+DEFAULT_ALPHA = 1e-3
+"""Chance of flagging any honest group on a board, at most (before Bonferroni's division)."""
+DEFAULT_MAX_GROUPS = 50
+"""Most groups tested per call, the largest first: each costs one fit."""
+
+
+@dataclass(frozen=True)
+class Favouring:
+    """One group's excess for one model.
+
+    Attributes
+    ----------
+    group : int
+        The group's index.
+    model : int
+        The model's index.
+    votes : int
+        The group's votes that involve the model and that the fit can predict.
+    observed : float
+        The model's score in those votes, per vote (a win 1, a tie 0.5).
+    expected : float
+        Its expected score per vote from the fit of every other group's votes.
+    p_bound : float
+        Hoeffding's bound on the chance of an excess at least this large among honest voters.
+    """
+
+    group: int
+    model: int
+    votes: int
+    observed: float
+    expected: float
+    p_bound: float
+
+    @property
+    def excess(self) -> float:
+        """Observed minus expected score per vote."""
+        return self.observed - self.expected
+
+
+def _int_vector(values: ArrayLike, name: str, size: int | None = None) -> NDArray[np.int64]:
+    array = np.asarray(values)
+    if array.ndim != 1 or (array.size and not np.issubdtype(array.dtype, np.integer)):
+        raise ValueError(f"{name} must be a 1-d array of integers")
+    if size is not None and array.size != size:
+        raise ValueError(f"{name} must have length {size} like left, got {array.size}")
+    return array.astype(np.int64, copy=False)
+
+
+def favouring_groups(
+    left: ArrayLike,
+    right: ArrayLike,
+    outcome: ArrayLike,
+    group: ArrayLike,
+    *,
+    n_models: int,
+    both_bad: BothBadPolicy = "tie",
+    inverse: bool = False,
+    min_votes: int = DEFAULT_MIN_VOTES,
+    min_excess: float = DEFAULT_MIN_EXCESS,
+    alpha: float = DEFAULT_ALPHA,
+    max_groups: int = DEFAULT_MAX_GROUPS,
+    ridge: float = DEFAULT_RIDGE,
+) -> tuple[list[Favouring], int]:
+    """Find the groups whose votes favour a model beyond what the other groups' votes predict.
+
+    Parameters
+    ----------
+    left, right : array_like of int, shape (v,)
+        The models shown on each side of each vote, ``0 .. n_models - 1``.
+    outcome : array_like of int, shape (v,)
+        ``LEFT``, ``RIGHT``, ``TIE`` or ``BOTH_BAD``.
+    group : array_like of int, shape (v,)
+        The group of each vote, ``>= 0``; ``-1`` for a vote of no group (it still counts in
+        every group's fit of the others).
+    n_models : int
+        Number of models on the board.
+    both_bad : {"tie", "drop"}, default "tie"
+        The board's policy: "both bad" votes as ties, or left out.
+    inverse : bool, default False
+        A "which is worse?" board: a vote *against* a model lifts it, and is scored so.
+    min_votes, min_excess, alpha, max_groups, ridge
+        See the module's description and the ``DEFAULT_`` constants.
+
+    Returns
+    -------
+    (list of Favouring, int)
+        The flagged (group, model) findings, most significant first, and the number of tests
+        made (the Bonferroni divisor).
+
+    Raises
+    ------
+    ValueError
+        When the arrays differ in length or hold an index out of range, or an option is.
+    """
+    check_options(tie_model="half", both_bad=both_bad, ridge=ridge)
+    if min_votes < 1 or not 0 <= min_excess <= 1 or not 0 < alpha <= 1 or max_groups < 0:
+        raise ValueError(
+            "min_votes must be >= 1, min_excess in [0, 1], alpha in (0, 1], max_groups >= 0"
+        )
+    left_ = _int_vector(left, "left")
+    size = left_.size
+    right_ = _int_vector(right, "right", size)
+    outcome_ = _int_vector(outcome, "outcome", size)
+    group_ = _int_vector(group, "group", size)
+    if size and group_.min() < -1:
+        raise ValueError("group must be >= 0, or -1 for a vote of no group")
+    if inverse:
+        # On a "which is worse?" board the pick ranks lower: swap so a win lifts the model.
+        outcome_ = np.where(outcome_ == LEFT, RIGHT, np.where(outcome_ == RIGHT, LEFT, outcome_))
+    if both_bad == "drop":
+        keep = outcome_ != BOTH_BAD
+        left_, right_, outcome_, group_ = left_[keep], right_[keep], outcome_[keep], group_[keep]
+    # Validates the indices and outcomes once for every fit below.
+    PairCounts.from_votes(left_, right_, outcome_, n_models=n_models)
+
+    sizes = np.bincount(group_[group_ >= 0]) if size else np.zeros(0, dtype=np.int64)
+    candidates = np.flatnonzero(sizes >= min_votes)
+    candidates = candidates[np.argsort(-sizes[candidates], kind="stable")][:max_groups]
+
+    # The left model's score in each vote (a tie or both bad: 0.5); the right's is 1 minus it.
+    left_score = np.where(outcome_ == LEFT, 1.0, np.where(outcome_ == RIGHT, 0.0, 0.5))
+    tested: list[tuple[int, int, int, float, float]] = []
+    for g in candidates:
+        mine = group_ == g
+        others = PairCounts.from_votes(
+            left_[~mine], right_[~mine], outcome_[~mine], n_models=n_models
+        )
+        fit = fit_bradley_terry(others, both_bad=both_bad, ridge=ridge, covariance=None)
+        lo, ro, score = left_[mine], right_[mine], left_score[mine]
+        # Only votes the fit can predict: both models rated, in one part of the graph.
+        known = fit.rated[lo] & fit.rated[ro] & (fit.component[lo] == fit.component[ro])
+        lo, ro, score = lo[known], ro[known], score[known]
+        p_left = 1.0 / (1.0 + np.exp(-(fit.theta[lo] - fit.theta[ro])))
+        # Each vote counts for both of its models: (model, its score, its expected score).
+        model = np.concatenate([lo, ro])
+        observed = np.concatenate([score, 1.0 - score])
+        expected = np.concatenate([p_left, 1.0 - p_left])
+        n = np.bincount(model, minlength=n_models)
+        s = np.bincount(model, weights=observed, minlength=n_models)
+        e = np.bincount(model, weights=expected, minlength=n_models)
+        for m in np.flatnonzero(n >= min_votes):
+            tested.append((int(g), int(m), int(n[m]), float(s[m]), float(e[m])))
+
+    tests = len(tested)
+    found: list[Favouring] = []
+    for g, m, n_m, s_m, e_m in tested:
+        excess = s_m - e_m
+        if excess <= 0 or excess / n_m < min_excess:
+            continue
+        p_bound = float(np.exp(-2.0 * excess * excess / n_m))
+        if p_bound <= alpha / tests:
+            found.append(
+                Favouring(
+                    group=g,
+                    model=m,
+                    votes=n_m,
+                    observed=s_m / n_m,
+                    expected=e_m / n_m,
+                    p_bound=p_bound,
+                )
+            )
+    found.sort(key=lambda f: (f.p_bound, f.group, f.model))
+    return found, tests
