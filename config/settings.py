@@ -54,6 +54,20 @@ def env_int(name: str, default: int, *, minimum: int = 0) -> int:
     return value
 
 
+def env_float(name: str, default: float, *, minimum: float, maximum: float) -> float:
+    """Read a number variable between `minimum` and `maximum`."""
+    raw = env.str(name, default=str(default)).strip()
+    try:
+        value = float(raw)
+    except ValueError:
+        raise environ.ImproperlyConfigured(f"{name}={raw!r}: expected a number") from None
+    if not minimum <= value <= maximum:
+        raise environ.ImproperlyConfigured(
+            f"{name}={value}: must be between {minimum} and {maximum}"
+        )
+    return value
+
+
 DEBUG = env_bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
 _NEW_KEY = "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
@@ -374,4 +388,18 @@ REST_FRAMEWORK["NUM_PROXIES"] = env_int("VERSUS_NUM_PROXIES", default=0)
 CELERY_BEAT_SCHEDULE["matchups-sweep"] = {
     "task": "matchmaking.tasks.matchups_sweep",
     "schedule": float(VERSUS_QUEUE_REFILL_SECONDS),
+}
+# Screening votes by network (evaluation/services/screening.py): a network is flagged for a
+# model when at least MIN_VOTES of its votes involve the model, their excess score per vote
+# over what everyone else's votes predict is at least MIN_EXCESS, and Hoeffding's bound on
+# an honest network standing out that much is under ALPHA / tests.
+VERSUS_SCREEN_SECONDS = env_int("VERSUS_SCREEN_SECONDS", default=900, minimum=10)
+VERSUS_SCREEN_MIN_VOTES = env_int("VERSUS_SCREEN_MIN_VOTES", default=15, minimum=1)
+VERSUS_SCREEN_MIN_EXCESS = env_float(
+    "VERSUS_SCREEN_MIN_EXCESS", default=0.25, minimum=0.0, maximum=1.0
+)
+VERSUS_SCREEN_ALPHA = env_float("VERSUS_SCREEN_ALPHA", default=0.001, minimum=1e-12, maximum=1.0)
+CELERY_BEAT_SCHEDULE["networks-screen"] = {
+    "task": "evaluation.tasks.networks_screen_all",
+    "schedule": float(VERSUS_SCREEN_SECONDS),
 }

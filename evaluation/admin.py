@@ -7,8 +7,18 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from evaluation.models import Model, Output, OutputReport, PairCount, Rating, RatingSnapshot, Vote
+from evaluation.models import (
+    Model,
+    Output,
+    OutputReport,
+    PairCount,
+    Rating,
+    RatingSnapshot,
+    SuspectNetwork,
+    Vote,
+)
 from evaluation.services.ratings import votes_exclude
+from evaluation.services.screening import suspect_network_review
 from evaluation.tasks import ratings_refresh_soon
 
 
@@ -121,14 +131,22 @@ class VoteAdmin(admin.ModelAdmin):
     def include_votes(self, request: HttpRequest, queryset: QuerySet[Vote]) -> None:
         # A flagged voter's votes follow the flag (matchmaking's voter_flag): counting one here
         # would undo it for that vote only, and unflagging the voter is the way back.
+        # So do the votes of a flagged network (screening): clear the network instead.
         flagged = queryset.filter(voter__is_flagged=True).count()
-        included = queryset.exclude(voter__is_flagged=True)
+        network = queryset.filter(excluded=Vote.Excluded.NETWORK).exclude(voter__is_flagged=True)
+        networked = network.count()
+        included = queryset.exclude(voter__is_flagged=True).exclude(excluded=Vote.Excluded.NETWORK)
         changed, boards = votes_exclude(included, reason=Vote.Excluded.COUNTED)
-        skipped = (
-            f" {flagged} vote(s) of flagged voters stay excluded: unflag the voter instead."
-            if flagged
-            else ""
-        )
+        skipped = ""
+        if flagged:
+            skipped += (
+                f" {flagged} vote(s) of flagged voters stay excluded: unflag the voter instead."
+            )
+        if networked:
+            skipped += (
+                f" {networked} vote(s) of a flagged network stay excluded: clear the network "
+                "under Suspect networks instead."
+            )
         self._refresh(request, f"Counted {changed} vote(s) again.{skipped}", boards)
 
 
@@ -185,3 +203,74 @@ class OutputReportAdmin(admin.ModelAdmin):
     @admin.action(description="Mark as resolved")
     def resolve(self, request: HttpRequest, queryset: QuerySet[OutputReport]) -> None:
         queryset.update(resolved=True)
+
+
+@admin.register(SuspectNetwork)
+class SuspectNetworkAdmin(admin.ModelAdmin):
+    """Networks whose voters favoured one model (screening): the evidence, and the verdict."""
+
+    list_display = [
+        "network",
+        "leaderboard",
+        "model",
+        "status",
+        "voters",
+        "votes",
+        "observed_share",
+        "expected_share",
+        "p_bound",
+        "last_found",
+    ]
+    list_filter = ["status", "leaderboard"]
+    list_select_related = ["leaderboard", "model"]
+    search_fields = ["network", "model__name", "leaderboard__name"]
+    # The evidence is the screening's, the status the actions'; only the note is the operator's.
+    readonly_fields = [
+        "leaderboard",
+        "network",
+        "model",
+        "votes",
+        "observed",
+        "expected",
+        "p_bound",
+        "voters",
+        "status",
+        "first_found",
+        "last_found",
+        "reviewed_by",
+    ]
+    actions = ["clear", "flag"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # found by screening, not entered
+
+    @admin.display(description="score observed")
+    def observed_share(self, obj: SuspectNetwork) -> str:
+        return f"{obj.observed:.0%}"
+
+    @admin.display(description="expected")
+    def expected_share(self, obj: SuspectNetwork) -> str:
+        return f"{obj.expected:.0%}"
+
+    @admin.action(description="Clear: the network is honest, count its votes on the board")
+    def clear(self, request: HttpRequest, queryset: QuerySet[SuspectNetwork]) -> None:
+        self._review(request, queryset, cleared=True)
+
+    @admin.action(description="Flag: leave its votes on the board out of the ratings")
+    def flag(self, request: HttpRequest, queryset: QuerySet[SuspectNetwork]) -> None:
+        self._review(request, queryset, cleared=False)
+
+    def _review(
+        self, request: HttpRequest, queryset: QuerySet[SuspectNetwork], *, cleared: bool
+    ) -> None:
+        ids = list(queryset.values_list("pk", flat=True))
+        changed = sum(
+            suspect_network_review(suspect_id=pk, cleared=cleared, reviewer=request.user)
+            for pk in ids
+        )
+        effect = "counted again in" if cleared else "left out of"
+        self.message_user(
+            request,
+            f"{len(ids)} network(s) {'cleared' if cleared else 'flagged'}; {changed} of their "
+            f"votes {effect} the ratings, which refresh in a few seconds.",
+        )

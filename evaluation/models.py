@@ -102,6 +102,7 @@ class Vote(models.Model):
         TOO_FAST = "too_fast", "Faster than the minimum view time"
         GOLD = "gold", "Known-answer (gold) check"
         FLAGGED = "flagged", "Voter flagged by an operator"
+        NETWORK = "network", "From a network whose votes favour one model"
         OPERATOR = "operator", "Excluded by an operator"
 
     matchup = models.OneToOneField(
@@ -303,3 +304,51 @@ class OutputReport(models.Model):
 
     def __str__(self) -> str:
         return f"report on output {self.output_id}"
+
+
+class SuspectNetwork(models.Model):
+    """A network whose voters favoured one model of a leaderboard far beyond what everyone
+    else's votes predict (`evaluation.rating.favouritism`). While it is flagged, its voters'
+    votes on the board are stored but excluded (`Vote.Excluded.NETWORK`); an operator who
+    finds it honest (a lab's shared address, a class voting together) clears it and they
+    count again."""
+
+    class Status(models.TextChoices):
+        FLAGGED = "flagged", "Flagged: its votes on the board are excluded"
+        CLEARED = "cleared", "Cleared by an operator: its votes count"
+        LAPSED = "lapsed", "No longer stands out: its votes count"
+
+    leaderboard = models.ForeignKey(
+        Leaderboard, on_delete=models.CASCADE, related_name="suspect_networks"
+    )
+    network = models.CharField(
+        max_length=16, help_text="The voters' network key (`Voter.network`)."
+    )
+    model = models.ForeignKey(
+        Model, on_delete=models.CASCADE, related_name="+", help_text="The model it favoured."
+    )
+    votes = models.PositiveIntegerField(help_text="Its votes on that model when last screened.")
+    observed = models.FloatField(help_text="The model's score in those votes (a win 1, a tie 0.5).")
+    expected = models.FloatField(help_text="Its expected score from everyone else's votes.")
+    p_bound = models.FloatField(
+        help_text="Bound on the chance that honest voters stand out this much (Hoeffding)."
+    )
+    voters = models.PositiveIntegerField(help_text="Voters of the network on the board.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.FLAGGED)
+    first_found = models.DateTimeField(default=timezone.now)
+    last_found = models.DateTimeField(default=timezone.now)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-last_found"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["leaderboard", "network"], name="suspect_network_once_per_board"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"network {self.network} on leaderboard {self.leaderboard_id}"

@@ -23,6 +23,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from functools import cache as memoize
 from typing import Any
 
@@ -30,10 +31,12 @@ from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 from django.db import OperationalError
+from django.utils import timezone
 
 from config.errors import NotFound
 from evaluation.selectors import ratings_due
 from evaluation.services.ratings import ratings_bootstrap, ratings_recompute, snapshots_thin
+from evaluation.services.screening import boards_to_screen, networks_screen
 from leaderboards.models import Leaderboard
 
 logger = logging.getLogger(__name__)
@@ -217,3 +220,28 @@ def snapshots_thin_all() -> int:
     return sum(
         snapshots_thin(leaderboard_id=pk) for pk in Leaderboard.objects.values_list("pk", flat=True)
     )
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def networks_screen_board(leaderboard_id: int) -> dict[str, Any]:
+    """Screen one leaderboard's votes by network (`networks_screen`)."""
+    screened = networks_screen(leaderboard_id=leaderboard_id)
+    if screened.flagged or screened.relabelled:
+        logger.info(
+            "screened leaderboard %s: %s networks flagged, %s votes relabelled",
+            leaderboard_id,
+            len(screened.flagged),
+            screened.relabelled,
+        )
+    return {"tests": screened.tests, "flagged": screened.flagged, "relabelled": screened.relabelled}
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def networks_screen_all() -> int:
+    """Every `VERSUS_SCREEN_SECONDS` (beat): screen each leaderboard voted on since the last
+    two screenings, one task each."""
+    since = timezone.now() - timedelta(seconds=2 * settings.VERSUS_SCREEN_SECONDS)
+    boards = boards_to_screen(since=since)
+    for leaderboard_id in boards:
+        networks_screen_board.delay(leaderboard_id)
+    return len(boards)

@@ -19,15 +19,16 @@ class VoterAdmin(admin.ModelAdmin):
         "gold_seen",
         "gold_correct",
         "is_flagged",
+        "network",
         "created",
         "last_seen",
     ]
     list_filter = ["is_flagged"]
-    search_fields = ["user__username", "session_key"]
+    search_fields = ["user__username", "session_key", "network"]
     raw_id_fields = ["user"]
     # The flag and trust decide which of the voter's votes count: they change only through
     # the actions (and gold answers), which relabel the votes already cast as well.
-    readonly_fields = ["trust", "gold_seen", "gold_correct", "is_flagged"]
+    readonly_fields = ["trust", "gold_seen", "gold_correct", "is_flagged", "network"]
     actions = ["flag", "unflag"]
 
     @admin.action(description="Flag: leave all their votes, past and future, out of ratings")

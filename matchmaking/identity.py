@@ -9,6 +9,10 @@ SameSite settings. It is re-issued, and the voter's ``last_seen`` written, at mo
 
 Logged-in users vote as the voter bound to their account, whatever the cookie says.
 
+A new voter records the network it came from (`network_key`): a keyed hash of its address's
+/24 (IPv4) or /48 (IPv6), never the address, so that votes can be screened for a campaign of
+one network for one model (`evaluation.services.screening`).
+
 A second cookie (`BOARD_COOKIE`, plain) names the board of the last matchup a browser was
 issued. It is a hint and nothing more: a vote that asks for the next matchup takes a candidate
 from that board's queue before the vote says which board it is on, so that the vote and the
@@ -18,11 +22,14 @@ shortcut (the candidate goes back to its queue).
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from typing import Any
 
 from django.conf import settings
 from django.core import signing
+from django.utils.crypto import salted_hmac
+from rest_framework.throttling import BaseThrottle
 
 from config.integers import ascii_int
 from leaderboards.models import Leaderboard
@@ -50,6 +57,30 @@ _BOARD = "_versus_board"
 def _http(request: Any) -> Any:
     """The Django request behind a DRF one (attributes set on it outlive the wrapper)."""
     return getattr(request, "_request", request)
+
+
+NETWORK_PREFIX = {4: 24, 6: 48}
+"""The prefix length that makes a network of an IPv4 or IPv6 address: what one household,
+office or small provider block typically holds."""
+
+
+def network_key(address: str) -> str:
+    """A 16-hex-digit key of the network `address` is in (`NETWORK_PREFIX`), keyed with
+    ``SECRET_KEY`` so that it names no address; empty for anything that is not an address."""
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return ""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    network = ipaddress.ip_network(f"{ip}/{NETWORK_PREFIX[ip.version]}", strict=False)
+    return salted_hmac("versus.matchmaking.network", str(network)).hexdigest()[:16]
+
+
+def request_network(request: Any) -> str:
+    """`network_key` of the client's address: REMOTE_ADDR, or X-Forwarded-For behind
+    ``NUM_PROXIES`` trusted proxies (as the rate limits read it)."""
+    return network_key(BaseThrottle().get_ident(_http(request)) or "")
 
 
 def _signer() -> signing.Signer:
@@ -97,11 +128,11 @@ def voter_of(request: Any, *, renew: bool = False) -> Voter:
     user = getattr(request, "user", None)
     now = time.time()
     if user is not None and user.is_authenticated:
-        voter = voter_get_or_create(user=user)
+        voter = voter_get_or_create(user=user, network=request_network(http))
     else:
         known = None if renew else cookie_voter_id(http)
         if known is None:
-            voter = voter_create()
+            voter = voter_create(network=request_network(http))
             setattr(http, _PENDING, _cookie_value(voter.pk, now))
         else:
             voter_id, issued = known

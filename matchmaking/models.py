@@ -32,6 +32,13 @@ class Voter(models.Model):
     is_flagged = models.BooleanField(
         default=False, help_text="Flagged by an operator: votes are stored but not counted."
     )
+    network = models.CharField(
+        max_length=16,
+        blank=True,
+        default="",
+        help_text="A keyed hash of the network (IPv4 /24, IPv6 /48) the voter first came from; "
+        "no address is stored. Votes are screened by network for campaigns for one model.",
+    )
     created = models.DateTimeField(default=timezone.now)
     last_seen = models.DateTimeField(default=timezone.now)
 

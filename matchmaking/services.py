@@ -56,9 +56,14 @@ def matchup_ttl() -> timedelta:
 
 
 def voter_get_or_create(
-    *, user: Any | None = None, session_key: str | None = None, now: datetime | None = None
+    *,
+    user: Any | None = None,
+    session_key: str | None = None,
+    network: str = "",
+    now: datetime | None = None,
 ) -> Voter:
-    """The voter behind a logged-in user, else behind an anonymous browser session.
+    """The voter behind a logged-in user, else behind an anonymous browser session; a new
+    one records `network` (`identity.network_key`).
 
     Two first requests of one browser may race here; the unique columns make one of them read
     the other's row instead of creating a second voter.
@@ -71,7 +76,7 @@ def voter_get_or_create(
     else:
         raise Invalid("a voter needs a browser session or a logged-in user", code="no_session")
     voter, created = Voter.objects.get_or_create(
-        **lookup, defaults={"created": now, "last_seen": now}
+        **lookup, defaults={"created": now, "last_seen": now, "network": network}
     )
     if not created and now - voter.last_seen > LAST_SEEN_EVERY:
         # At most one write per voter and interval, not one per request.
@@ -80,14 +85,17 @@ def voter_get_or_create(
     return voter
 
 
-def voter_create(*, now: datetime | None = None) -> Voter:
-    """A new anonymous voter, known to its browser by a signed cookie (see `identity`).
+def voter_create(*, network: str = "", now: datetime | None = None) -> Voter:
+    """A new anonymous voter, known to its browser by a signed cookie (see `identity`), from
+    `network` (`identity.network_key`; empty when unknown).
 
     Its `session_key` is a random key that never leaves the server: it only marks the voter
     as an anonymous one.
     """
     now = now or timezone.now()
-    return Voter.objects.create(session_key=secrets.token_urlsafe(30), created=now, last_seen=now)
+    return Voter.objects.create(
+        session_key=secrets.token_urlsafe(30), network=network, created=now, last_seen=now
+    )
 
 
 def voter_ref(voter_id: int) -> Voter:

@@ -110,18 +110,23 @@ def _deltas(votes: Any) -> Delta:
 
 def _late_exclusions(leaderboard_id: int) -> None:
     """Exclude new votes whose voter was flagged or fell below the trust threshold while they
-    voted.
+    voted, and new votes from a network flagged on the board.
 
     The vote path reads the voter's flag and trust without locking the voter row, and
     flagging relabels only the votes already stored; a vote committed alongside would stay
     counted. Checked here, before votes are counted, it cannot be. (Rare: the same voter voting
-    while an operator flags them, or while their own gold answer lowers their trust.)
+    while an operator flags them, or while their own gold answer lowers their trust.) The vote
+    path does not look at networks at all: a flagged network's new votes are caught here,
+    before they are ever counted.
     """
+    from evaluation.services.screening import networks_flagged
     from matchmaking.services import trust_threshold
 
     new = Vote.objects.filter(leaderboard_id=leaderboard_id, counted=False, excluded="")
     new.filter(voter__is_flagged=True).update(excluded=Vote.Excluded.FLAGGED)
     new.filter(voter__trust__lt=trust_threshold()).update(excluded=Vote.Excluded.LOW_TRUST)
+    flagged = networks_flagged(leaderboard_id=leaderboard_id).values("network")
+    new.filter(voter__network__in=flagged).update(excluded=Vote.Excluded.NETWORK)
 
 
 def _pair_counts_sync(leaderboard_id: int) -> int:

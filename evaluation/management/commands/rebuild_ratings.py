@@ -7,8 +7,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from config.errors import NotFound
+from evaluation.management.boards import add_board_arguments, boards_named
 from evaluation.services.ratings import ratings_bootstrap, ratings_rebuild
-from leaderboards.models import Leaderboard
 
 
 class Command(BaseCommand):
@@ -18,25 +18,13 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("leaderboard_ids", nargs="*", type=int, metavar="LEADERBOARD_ID")
-        parser.add_argument("--all", action="store_true", help="every leaderboard")
+        add_board_arguments(parser)
         parser.add_argument(
             "--no-bootstrap", action="store_true", help="skip the bootstrap rank intervals"
         )
 
     def handle(self, *args: Any, leaderboard_ids: list[int], **options: Any) -> None:
-        if options["all"] == bool(leaderboard_ids):
-            raise CommandError("give leaderboard ids or --all (not both)")
-        ids = (
-            list(Leaderboard.objects.order_by("pk").values_list("pk", flat=True))
-            if options["all"]
-            else leaderboard_ids
-        )
-        missing = sorted(
-            set(ids) - set(Leaderboard.objects.filter(pk__in=ids).values_list("pk", flat=True))
-        )
-        if missing:
-            raise CommandError(f"no leaderboard with id {', '.join(map(str, missing))}")
+        ids = boards_named(leaderboard_ids, every=options["all"])
         for leaderboard_id in ids:
             try:
                 snapshot = ratings_rebuild(leaderboard_id=leaderboard_id)
