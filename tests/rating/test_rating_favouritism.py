@@ -51,6 +51,19 @@ def test_it_finds_a_network_that_votes_a_weak_model_up() -> None:
     assert hit.p_bound < 1e-3 / tests
 
 
+def test_a_small_campaign_among_many_larger_networks_is_still_fitted() -> None:
+    """300 honest networks of 40 votes each, far more than the 50 fitted without themselves,
+    and each larger than the campaign of 30 votes: the fit of every vote ranks it first."""
+    rng = np.random.default_rng(10)
+    honest = _honest(rng, 12000, 300)
+    left, right, outcome = _campaign(rng, model=2, n_votes=30)
+    found, tests = favouring_groups(
+        *_join(honest, (left, right, outcome, np.full(30, 300))), n_models=THETA.size
+    )
+    assert tests > 1
+    assert [(f.group, f.model) for f in found] == [(300, 2)]
+
+
 def test_it_flags_no_honest_group() -> None:
     rng = np.random.default_rng(2)
     for _ in range(5):
