@@ -10,17 +10,22 @@ For each group ``g`` with enough votes, the Bradley-Terry strengths are fitted o
 every *other* group (so a campaign cannot hide by having lifted the model already), and for
 each model ``m`` the group voted on, the group's votes involving ``m`` are scored: 1 when ``m``
 won, 0 when it lost, 0.5 for a tie (and for "both bad", unless the board drops those). Their
-sum ``S`` is set against ``E``, the sum of ``P(m beats the opponent)`` from that fit. Each
-score lies in ``[0, 1]``, so whatever ties do, Hoeffding's inequality bounds the chance of an
-excess this large among honest voters: ``P(S - E >= t) <= exp(-2 t^2 / n)`` for ``n`` votes.
-That bound is the reported ``p_bound``: never smaller than the true chance (no normal
-approximation to fail in the tail), so a flag holds up without knowing how ties behave.
+sum ``S`` is set against ``E``, the sum of ``p = P(m beats the opponent)`` from that fit.
+Each score lies in ``[0, 1]`` with mean ``p``, so whatever ties do its variance is at most
+``p (1 - p)``, and two inequalities bound the chance of an excess ``t = S - E`` this large
+among honest voters, over ``n`` votes with ``V = sum p (1 - p)``: Hoeffding's,
+``exp(-2 t^2 / n)``, and Bernstein's, ``exp(-t^2 / (2 V + 2 t / 3))``, the sharper of the two
+when the model was expected to lose (or win) most of those votes, as a weak model lifted by a
+campaign is. The smaller is the reported ``p_bound``: never smaller than the true chance (no
+normal approximation to fail in the tail), so a flag holds up without knowing how ties behave.
+(The fitted ``p`` is taken as exact: with the other groups' thousands of votes behind it, its
+error is small beside the group's own noise.)
 
 One fit per group is too dear on a board of thousands of networks, so a single fit of every
-vote ranks the groups first by their largest excess, and only the ``max_groups`` that stand out
-most are fitted without themselves. (That fit counts a campaign's own votes, which shrinks its
-excess, but the honest groups' excess on the model it lifted turns negative: the campaign
-still ranks first.)
+vote ranks the groups first, by the bound below of their strongest excess, and only the
+``max_groups`` that stand out most are fitted without themselves. (That fit counts a
+campaign's own votes, which shrinks its excess, but the honest groups' excess on the model it
+lifted turns negative.)
 
 A group is flagged for ``m`` when ``p_bound`` is at most ``alpha`` divided by the number of
 (group, model) pairs with at least ``min_votes`` votes, fitted without the group or not
@@ -75,7 +80,8 @@ class Favouring:
     expected : float
         Its expected score per vote from the fit of every other group's votes.
     p_bound : float
-        Hoeffding's bound on the chance of an excess at least this large among honest voters.
+        A bound on the chance of an excess at least this large among honest voters (the
+        smaller of Hoeffding's and Bernstein's).
     """
 
     group: int
@@ -89,6 +95,16 @@ class Favouring:
     def excess(self) -> float:
         """Observed minus expected score per vote."""
         return self.observed - self.expected
+
+
+def tail_bound(excess: float, *, votes: int, variance: float) -> float:
+    """The smaller of Hoeffding's and Bernstein's bounds on ``P(S - E >= excess)`` for a sum
+    of `votes` independent scores in ``[0, 1]`` whose variances sum to at most `variance`."""
+    if excess <= 0:
+        return 1.0
+    hoeffding = -2.0 * excess * excess / votes
+    bernstein = -excess * excess / (2.0 * variance + 2.0 * excess / 3.0)
+    return float(np.exp(min(hoeffding, bernstein)))
 
 
 def _int_vector(values: ArrayLike, name: str, size: int | None = None) -> NDArray[np.int64]:
@@ -174,9 +190,10 @@ def favouring_groups(
 
     def per_pair(
         fit: BradleyTerryFit, votes: NDArray[np.bool_]
-    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
         """Per (group, model) of `votes` (flat index ``group * n_models + model``): how many
-        votes the fit can predict, the model's score in them and its expected score."""
+        votes the fit can predict, the model's score in them, its expected score, and the sum
+        of ``p (1 - p)``."""
         lo, ro, g, score = left_[votes], right_[votes], group_[votes], left_score[votes]
         # Only votes the fit can predict: both models rated, in one part of the graph.
         known = fit.rated[lo] & fit.rated[ro] & (fit.component[lo] == fit.component[ro])
@@ -189,6 +206,7 @@ def favouring_groups(
             np.bincount(key, minlength=slots).astype(np.float64),
             np.bincount(key, weights=np.concatenate([score, 1.0 - score]), minlength=slots),
             np.bincount(key, weights=np.concatenate([p_left, 1.0 - p_left]), minlength=slots),
+            np.bincount(key, weights=np.tile(p_left * (1.0 - p_left), 2), minlength=slots),
         )
 
     def fit_of(votes: NDArray[np.bool_]) -> BradleyTerryFit:
@@ -198,29 +216,37 @@ def favouring_groups(
         return fit_bradley_terry(counts, both_bad=both_bad, ridge=ridge, covariance=None)
 
     # Which groups to fit without themselves: a fit per group is too dear on a board of
-    # thousands of networks, so the one fit of every vote ranks them first, by their largest
-    # excess in standard deviations. That fit already counts a campaign's votes, which shrinks
-    # its excess, but never below the honest groups' (whose excess on the model it lifted
-    # turns negative). Every (group, model) with enough votes counts as a test, fitted or not.
-    pooled_n, pooled_s, pooled_e = per_pair(fit_of(np.ones(left_.size, dtype=bool)), grouped)
+    # thousands of networks, so the one fit of every vote ranks them first, by the bound of
+    # their strongest excess. That fit already counts a campaign's votes, which shrinks its
+    # excess, but the honest groups' excess on the model it lifted turns negative. Every
+    # (group, model) with enough votes counts as a test, fitted or not.
+    pooled_n, pooled_s, pooled_e, pooled_v = per_pair(
+        fit_of(np.ones(left_.size, dtype=bool)), grouped
+    )
     eligible = pooled_n >= min_votes
     tests = int(eligible.sum())
-    spread = np.sqrt(np.maximum(pooled_n / 4.0, 1e-12))  # a score's variance is at most 1/4
-    z = np.where(eligible, (pooled_s - pooled_e) / spread, -np.inf).reshape(n_groups, n_models)
-    strongest = z.max(axis=1) if n_groups else np.zeros(0)
-    candidates = np.flatnonzero(strongest > 0)
-    candidates = candidates[np.argsort(-strongest[candidates], kind="stable")][:max_groups]
+    excess = pooled_s - pooled_e
+    promising = eligible & (excess > 0)
+    log_bound = np.full(pooled_n.size, np.inf)
+    at = np.flatnonzero(promising)
+    log_bound[at] = np.minimum(
+        -2.0 * excess[at] ** 2 / pooled_n[at],
+        -(excess[at] ** 2) / (2.0 * pooled_v[at] + 2.0 * excess[at] / 3.0),
+    )
+    strongest = log_bound.reshape(n_groups, n_models).min(axis=1) if n_groups else np.zeros(0)
+    candidates = np.flatnonzero(np.isfinite(strongest))
+    candidates = candidates[np.argsort(strongest[candidates], kind="stable")][:max_groups]
 
     found: list[Favouring] = []
     for g in candidates:
         mine = group_ == g
-        n, s, e = per_pair(fit_of(~mine), mine)
+        n, s, e, v = per_pair(fit_of(~mine), mine)
         for m in np.flatnonzero(eligible.reshape(n_groups, n_models)[g]):
             at = g * n_models + m
             n_m, excess = int(n[at]), float(s[at] - e[at])
             if n_m < min_votes or excess <= 0 or excess / n_m < min_excess:
                 continue
-            p_bound = float(np.exp(-2.0 * excess * excess / n_m))
+            p_bound = tail_bound(excess, votes=n_m, variance=float(v[at]))
             if p_bound <= alpha / tests:
                 found.append(
                     Favouring(

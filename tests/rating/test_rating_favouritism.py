@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from evaluation.rating import BOTH_BAD, LEFT, RIGHT, TIE
-from evaluation.rating.favouritism import favouring_groups
+from evaluation.rating.favouritism import favouring_groups, tail_bound
 from tests.rating.shared_data import LLMFAO, require
 from tests.rating.simulate import simulate_votes
 
@@ -226,3 +226,29 @@ def test_real_crowd_workers_two_of_whom_favour_one_model() -> None:
         (70, index["Weaver 12k"]),
         (campaign, weakest),
     ]
+
+
+def test_the_bound_is_hoeffdings_or_bernsteins_whichever_is_smaller() -> None:
+    # p = 0.5 everywhere: V = n / 4, Hoeffding is the sharper.
+    assert tail_bound(10.0, votes=40, variance=10.0) == pytest.approx(np.exp(-2 * 100 / 40))
+    # A weak model, p = 0.1: V = 0.09 n, Bernstein is.
+    assert tail_bound(10.0, votes=40, variance=3.6) == pytest.approx(
+        np.exp(-100 / (2 * 3.6 + 20 / 3))
+    )
+    assert tail_bound(0.0, votes=40, variance=3.6) == 1.0
+    assert tail_bound(-3.0, votes=40, variance=3.6) == 1.0
+
+
+@pytest.mark.parametrize("p_win", [0.1, 0.3, 0.5, 0.8])
+def test_the_bound_is_never_below_the_chance_it_bounds(p_win: float) -> None:
+    """200,000 honest groups of 30 votes with ties (a score of 0, 0.5 or 1): the share whose
+    excess reaches t never exceeds the bound for t."""
+    rng = np.random.default_rng(12)
+    p_tie = 0.3 * min(p_win, 1 - p_win)
+    win = p_win - p_tie / 2  # the expected score stays p_win
+    u = rng.random((200_000, 30))
+    scores = np.where(u < win, 1.0, np.where(u < win + p_tie, 0.5, 0.0))
+    excess = scores.sum(axis=1) - 30 * p_win
+    for t in (2.0, 4.0, 6.0, 8.0):
+        seen = float((excess >= t).mean())
+        assert seen <= tail_bound(t, votes=30, variance=30 * p_win * (1 - p_win))

@@ -1,0 +1,1 @@
+"""Screening votes by network: ``python -m benchmarks.screening`` (see README.md)."""
