@@ -331,7 +331,8 @@ class SuspectNetwork(models.Model):
     observed = models.FloatField(help_text="The model's score in those votes (a win 1, a tie 0.5).")
     expected = models.FloatField(help_text="Its expected score from everyone else's votes.")
     p_bound = models.FloatField(
-        help_text="Bound on the chance that honest voters stand out this much (Hoeffding)."
+        help_text="Bound on the chance that honest voters stand out this much "
+        "(Hoeffding or Bernstein)."
     )
     voters = models.PositiveIntegerField(help_text="Voters of the network on the board.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.FLAGGED)

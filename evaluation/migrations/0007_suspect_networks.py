@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
                 ('votes', models.PositiveIntegerField(help_text='Its votes on that model when last screened.')),
                 ('observed', models.FloatField(help_text="The model's score in those votes (a win 1, a tie 0.5).")),
                 ('expected', models.FloatField(help_text="Its expected score from everyone else's votes.")),
-                ('p_bound', models.FloatField(help_text='Bound on the chance that honest voters stand out this much (Hoeffding).')),
+                ('p_bound', models.FloatField(help_text='Bound on the chance that honest voters stand out this much (Hoeffding or Bernstein).')),
                 ('voters', models.PositiveIntegerField(help_text='Voters of the network on the board.')),
                 ('status', models.CharField(choices=[('flagged', 'Flagged: its votes on the board are excluded'), ('cleared', 'Cleared by an operator: its votes count'), ('lapsed', 'No longer stands out: its votes count')], default='flagged', max_length=10)),
                 ('first_found', models.DateTimeField(default=django.utils.timezone.now)),
