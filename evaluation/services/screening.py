@@ -110,21 +110,20 @@ def networks_screen(*, leaderboard_id: int, now: datetime | None = None) -> Scre
     board = Leaderboard.objects.filter(pk=leaderboard_id).first()
     if board is None:
         raise NotFound(f"leaderboard {leaderboard_id} does not exist", code="leaderboard_not_found")
-    # The database counts the votes per pair, choice and network; numpy expands the counts.
+    # One row per vote: grouping them in the database first returns almost as many rows (few
+    # networks vote twice on one pair) and took three times as long on a million votes.
     rows = list(
         _screened_votes(leaderboard_id)
         .values_list("left_model_id", "right_model_id", "choice", "voter__network")
-        .annotate(n=Count("id"))
         .order_by()
     )
     model_ids = sorted({r[0] for r in rows} | {r[1] for r in rows})
     networks = sorted({r[3] for r in rows if r[3]})
     model_at = {pk: k for k, pk in enumerate(model_ids)}
     network_at = {key: k for k, key in enumerate(networks)}
-    times = np.array([r[4] for r in rows], dtype=np.int64)
 
     def column(values: list[int]) -> np.ndarray:
-        return np.repeat(np.array(values, dtype=np.int64), times)
+        return np.array(values, dtype=np.int64)
 
     found, tests = favouring_groups(
         column([model_at[r[0]] for r in rows]),
