@@ -87,14 +87,8 @@ def copy_votes(
         cursor.execute("ANALYZE evaluation_vote")
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.rating.e2e", description=__doc__)
-    parser.add_argument("--votes", type=int, default=1_000_000)
-    parser.add_argument("--models", type=int, default=100)
-    parser.add_argument("--prompts", type=int, default=20)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--keep", action="store_true", help="keep the leaderboard afterwards")
-    args = parser.parse_args(argv)
+def django_on_postgres(parser: argparse.ArgumentParser) -> None:
+    """Set Django up on the PostgreSQL database of DATABASE_URL, or stop with `parser`'s error."""
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         parser.error("set DATABASE_URL to a PostgreSQL database of your own")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -104,6 +98,17 @@ def main(argv: list[str] | None = None) -> None:
     import django
 
     django.setup()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.rating.e2e", description=__doc__)
+    parser.add_argument("--votes", type=int, default=1_000_000)
+    parser.add_argument("--models", type=int, default=100)
+    parser.add_argument("--prompts", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--keep", action="store_true", help="keep the leaderboard afterwards")
+    args = parser.parse_args(argv)
+    django_on_postgres(parser)
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 

@@ -14,14 +14,12 @@ the votes with the campaign's left out. The leaderboard is deleted at the end un
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
 import time
 from datetime import UTC, datetime
 
 import numpy as np
 
-from benchmarks.rating.e2e import timed
+from benchmarks.rating.e2e import django_on_postgres, timed
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -35,14 +33,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--keep", action="store_true", help="keep the leaderboard afterwards")
     args = parser.parse_args(argv)
-    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        parser.error("set DATABASE_URL to a PostgreSQL database of your own")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
-    import django
-
-    django.setup()
+    django_on_postgres(parser)
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connection
