@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from evaluation.models import Model, RatingSnapshot, Vote
 from evaluation.selectors import standings_get
+from evaluation.services.ratings import ratings_recompute
 from leaderboards.models import Leaderboard
 from leaderboards.selectors import (
     predicted_win_rate,
@@ -376,3 +377,19 @@ def test_it_escapes_model_names_in_every_table(client: Client, owner: Any) -> No
         html = client.get(url).content.decode()
         assert evil not in html, url
         assert "&lt;script&gt;alert(" in html, url
+
+
+def test_it_says_how_many_stored_votes_its_quality_checks_leave_out(
+    client: Client, board: Any
+) -> None:
+    url = f"/leaderboards/{board.pk}/"
+    assert "standings-excluded" not in client.get(url).content.decode()
+    left_out = list(Vote.objects.filter(leaderboard=board).order_by("id")[:7])
+    Vote.objects.filter(pk__in=[v.pk for v in left_out]).update(excluded=Vote.Excluded.NETWORK)
+    ratings_recompute(leaderboard_id=board.pk)
+    page = client.get(url).content.decode()
+    assert "7 of the board's stored votes are left out of the fit" in page
+    assert "networks found voting one model up" in page
+    # The live refresh swaps in the same words.
+    parts = client.get(f"/leaderboards/{board.pk}/data.json?html=1").json()["html"]
+    assert "7 of the board's stored votes are left out" in parts["standings_table"]
