@@ -14,6 +14,7 @@ flagged are excluded by the rater before they are ever counted (`ratings._late_e
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,6 +31,8 @@ from evaluation.rating import BOTH_BAD, LEFT, RIGHT, TIE
 from evaluation.rating.favouritism import favouring_groups
 from evaluation.services.ratings import votes_relabel
 from leaderboards.models import Leaderboard
+
+logger = logging.getLogger(__name__)
 
 _OUTCOME = {
     Vote.Choice.LEFT: LEFT,
@@ -166,6 +169,21 @@ def networks_screen(*, leaderboard_id: int, now: datetime | None = None) -> Scre
                 if suspect.status == SuspectNetwork.Status.LAPSED:
                     evidence["status"] = SuspectNetwork.Status.FLAGGED
                 SuspectNetwork.objects.filter(pk=suspect.pk).update(**evidence)
+            if created or suspect.status == SuspectNetwork.Status.LAPSED:
+                # A warning per network newly flagged, for operators' log alerts.
+                logger.warning(
+                    "leaderboard %s: network %s flagged for model %s (%s voters, %s votes "
+                    "scored %.2f where the others predict %.2f, p <= %.1e); its votes are left "
+                    "out until an operator clears it",
+                    leaderboard_id,
+                    network,
+                    evidence["model_id"],
+                    evidence["voters"],
+                    finding.votes,
+                    finding.observed,
+                    finding.expected,
+                    finding.p_bound,
+                )
         networks_flagged(leaderboard_id=leaderboard_id).exclude(network__in=list(strongest)).update(
             status=SuspectNetwork.Status.LAPSED
         )

@@ -113,6 +113,19 @@ def test_it_flags_a_network_that_votes_the_weakest_model_up_and_leaves_its_votes
     assert counted(board) == 600
 
 
+def test_operators_logs_get_a_warning_per_network_newly_flagged(six: Any, caplog: Any) -> None:
+    board, models = six
+    honest_votes(board, models, np.random.default_rng(12), networks=30, each=20)
+    campaign_votes(board, models, voters=5, each=8)
+    with caplog.at_level("WARNING", logger="evaluation.services.screening"):
+        networks_screen(leaderboard_id=board.pk)
+        networks_screen(leaderboard_id=board.pk)  # still flagged: no second warning
+    (record,) = caplog.records
+    message = record.getMessage()
+    assert f"leaderboard {board.pk}: network campaign flagged for model {models[0].pk}" in message
+    assert "(5 voters, 40 votes scored 1.00 where the others predict" in message
+
+
 def test_it_flags_no_honest_network(six: Any) -> None:
     board, models = six
     honest_votes(board, models, np.random.default_rng(2), networks=30, each=60)
