@@ -391,8 +391,8 @@ CELERY_BEAT_SCHEDULE["matchups-sweep"] = {
 }
 # Screening votes by network (evaluation/services/screening.py): a network is flagged for a
 # model when at least MIN_VOTES of its votes involve the model, their excess score per vote
-# over what everyone else's votes predict is at least MIN_EXCESS, and Hoeffding's bound on
-# an honest network standing out that much is under ALPHA / tests.
+# over what everyone else's votes predict is at least MIN_EXCESS, and the bound (Hoeffding's or
+# Bernstein's) on an honest network standing out that much is under ALPHA / tests.
 VERSUS_SCREEN_SECONDS = env_int("VERSUS_SCREEN_SECONDS", default=900, minimum=10)
 VERSUS_SCREEN_MIN_VOTES = env_int("VERSUS_SCREEN_MIN_VOTES", default=15, minimum=1)
 VERSUS_SCREEN_MIN_EXCESS = env_float(

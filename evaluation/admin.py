@@ -133,10 +133,11 @@ class VoteAdmin(admin.ModelAdmin):
         # would undo it for that vote only, and unflagging the voter is the way back.
         # So do the votes of a flagged network (screening): clear the network instead.
         flagged = queryset.filter(voter__is_flagged=True).count()
-        network = queryset.filter(excluded=Vote.Excluded.NETWORK).exclude(voter__is_flagged=True)
-        networked = network.count()
-        included = queryset.exclude(voter__is_flagged=True).exclude(excluded=Vote.Excluded.NETWORK)
-        changed, boards = votes_exclude(included, reason=Vote.Excluded.COUNTED)
+        kept = queryset.exclude(voter__is_flagged=True)
+        networked = kept.filter(excluded=Vote.Excluded.NETWORK).count()
+        changed, boards = votes_exclude(
+            kept.exclude(excluded=Vote.Excluded.NETWORK), reason=Vote.Excluded.COUNTED
+        )
         skipped = ""
         if flagged:
             skipped += (

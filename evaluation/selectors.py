@@ -535,12 +535,13 @@ LIVE_VOTES_MAX = 5000
 """Most not yet counted votes a live estimate reads: the newest ones. The rater counts new
 votes within seconds, so this binds only while it is down or far behind."""
 
-_OUTCOME_OF = {
+OUTCOME_OF = {
     Vote.Choice.LEFT: LEFT,
     Vote.Choice.RIGHT: RIGHT,
     Vote.Choice.TIE: TIE,
     Vote.Choice.BOTH_BAD: BOTH_BAD,
 }
+"""The rating core's outcome code of each vote choice."""
 
 
 def live_scores(
@@ -576,7 +577,7 @@ def live_scores(
     )
     index = {model.pk: k for k, model in enumerate(models)}
     known = [
-        (index[left], index[right], _OUTCOME_OF[choice])
+        (index[left], index[right], OUTCOME_OF[choice])
         for left, right, choice in reversed(newest)
         if left in index and right in index
     ]

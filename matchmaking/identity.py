@@ -128,7 +128,8 @@ def voter_of(request: Any, *, renew: bool = False) -> Voter:
     user = getattr(request, "user", None)
     now = time.time()
     if user is not None and user.is_authenticated:
-        voter = voter_get_or_create(user=user, network=request_network(http))
+        # The network's key is worked out only for a new voter, not on every request.
+        voter = voter_get_or_create(user=user, network=lambda: request_network(http))
     else:
         known = None if renew else cookie_voter_id(http)
         if known is None:

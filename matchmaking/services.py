@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import random
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, transaction
-from django.db.models import Exists
+from django.db.models import Exists, QuerySet
 from django.utils import timezone
 
 from config.errors import Conflict, Gone, Invalid, NotFound
@@ -59,11 +60,11 @@ def voter_get_or_create(
     *,
     user: Any | None = None,
     session_key: str | None = None,
-    network: str = "",
+    network: str | Callable[[], str] = "",
     now: datetime | None = None,
 ) -> Voter:
     """The voter behind a logged-in user, else behind an anonymous browser session; a new
-    one records `network` (`identity.network_key`).
+    one records `network` (`identity.network_key`; a callable is called only then).
 
     Two first requests of one browser may race here; the unique columns make one of them read
     the other's row instead of creating a second voter.
@@ -562,6 +563,19 @@ def _vote_excluded(*, trust: float, flagged: bool, view_ms: int) -> str:
     return str(Vote.Excluded.COUNTED)
 
 
+def vote_exclusion_moves(votes: QuerySet[Vote]) -> list[tuple[QuerySet[Vote], str]]:
+    """Moves for `votes_relabel` that give stored `votes` the exclusion they had when cast
+    (`_vote_excluded`'s rule, read from their voters' rows): a flagged voter's FLAGGED, a
+    distrusted voter's LOW_TRUST, a hasty vote TOO_FAST, the rest counted. `votes` must
+    filter on the exclusion being lifted, so that each move takes only what the earlier left."""
+    return [
+        (votes.filter(voter__is_flagged=True), Vote.Excluded.FLAGGED),
+        (votes.filter(voter__trust__lt=trust_threshold()), Vote.Excluded.LOW_TRUST),
+        (votes.filter(view_ms__lt=min_view_ms()), Vote.Excluded.TOO_FAST),
+        (votes, Vote.Excluded.COUNTED),
+    ]
+
+
 def _view_ms(issued_at: datetime, now: datetime) -> int:
     """Whole milliseconds from `issued_at` to `now`, counted exactly (no float rounding)."""
     return max(0, (now - issued_at) // timedelta(milliseconds=1))
@@ -926,8 +940,7 @@ def _voter_votes_relabel(voter: Voter, *, lift: str) -> int:
         lowered = {counted, lift} - {Vote.Excluded.LOW_TRUST}
         moves = [(votes.filter(excluded__in=lowered), Vote.Excluded.LOW_TRUST)]
     else:
-        back = votes.filter(excluded=lift)
-        moves = [(back.filter(view_ms__lt=min_view_ms()), Vote.Excluded.TOO_FAST), (back, counted)]
+        moves = vote_exclusion_moves(votes.filter(excluded=lift))
     from evaluation.services.ratings import votes_relabel
     from evaluation.tasks import ratings_refresh_soon
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from evaluation.models import Model
+from evaluation.models import Model, PairCount
 from evaluation.services import model_submit
 from leaderboards.models import Leaderboard
 from leaderboards.services import LeaderboardSpec, PromptSpec, leaderboard_create_with_benchmark
@@ -118,3 +118,11 @@ def wav_bytes(seconds: float = 0.1) -> bytes:
         handle.setframerate(8000)
         handle.writeframes(b"\x00\x00" * int(8000 * seconds))
     return buffer.getvalue()
+
+
+def votes_in_pair_counts(board: Leaderboard) -> float:
+    """How many votes the rater's counters of `board` hold."""
+    return sum(
+        row.a_wins + row.b_wins + row.ties + row.both_bad
+        for row in PairCount.objects.filter(leaderboard=board)
+    )

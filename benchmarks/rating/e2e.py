@@ -24,7 +24,7 @@ import secrets
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -100,6 +100,40 @@ def django_on_postgres(parser: argparse.ArgumentParser) -> None:
     django.setup()
 
 
+def board_of_models(
+    *, username: str, name: str, prompts: list[tuple[str, tuple[str, ...]]], n_models: int
+) -> tuple[Any, list[int]]:
+    """Migrate, then create a leaderboard of `prompts` (text, tags) owned by `username` with
+    `n_models` models and no outputs; return it and its model ids in id order."""
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    from evaluation.models import Model
+    from leaderboards.services import (
+        LeaderboardSpec,
+        PromptSpec,
+        leaderboard_create_with_benchmark,
+    )
+
+    call_command("migrate", verbosity=0)
+    owner, _ = get_user_model().objects.get_or_create(username=username)
+    leaderboard = leaderboard_create_with_benchmark(
+        owner=owner,
+        spec=LeaderboardSpec(name=name, instruction="Which is better?"),
+        prompts=[PromptSpec(text=text, tags=tags) for text, tags in prompts],
+    )
+    Model.objects.bulk_create(
+        Model(benchmark=leaderboard.benchmark, name=f"model-{k:04d}", owner=owner)
+        for k in range(n_models)
+    )
+    model_ids = list(
+        Model.objects.filter(benchmark=leaderboard.benchmark)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    return leaderboard, model_ids
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.rating.e2e", description=__doc__)
     parser.add_argument("--votes", type=int, default=1_000_000)
@@ -109,39 +143,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep", action="store_true", help="keep the leaderboard afterwards")
     args = parser.parse_args(argv)
     django_on_postgres(parser)
-    from django.contrib.auth import get_user_model
-    from django.core.management import call_command
-
-    from evaluation.models import Model, PairCount
+    from evaluation.models import PairCount
     from evaluation.selectors import standings_get
     from evaluation.services.ratings import ratings_bootstrap, ratings_rebuild, ratings_recompute
     from leaderboards.models import Leaderboard
-    from leaderboards.services import (
-        LeaderboardSpec,
-        PromptSpec,
-        leaderboard_create_with_benchmark,
-    )
 
-    call_command("migrate", verbosity=0)
-    owner, _ = get_user_model().objects.get_or_create(username="e2e-benchmark")
     stamp = time.strftime("%Y%m%d-%H%M%S")
     half = args.prompts // 2
-    leaderboard = leaderboard_create_with_benchmark(
-        owner=owner,
-        spec=LeaderboardSpec(name=f"e2e {stamp}", instruction="Which is better?"),
-        prompts=[
-            PromptSpec(text=f"prompt {k}", tags=("first-half",) if k < half else ())
-            for k in range(args.prompts)
-        ],
-    )
-    Model.objects.bulk_create(
-        Model(benchmark=leaderboard.benchmark, name=f"model-{k:04d}", owner=owner)
-        for k in range(args.models)
-    )
-    model_ids = list(
-        Model.objects.filter(benchmark=leaderboard.benchmark)
-        .order_by("id")
-        .values_list("id", flat=True)
+    leaderboard, model_ids = board_of_models(
+        username="e2e-benchmark",
+        name=f"e2e {stamp}",
+        prompts=[(f"prompt {k}", ("first-half",) if k < half else ()) for k in range(args.prompts)],
+        n_models=args.models,
     )
     prompt_ids = list(leaderboard.benchmark.prompts.order_by("id").values_list("id", flat=True))
     rows: list[tuple[str, float, str]] = []

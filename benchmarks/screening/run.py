@@ -41,9 +41,9 @@ from numpy.typing import NDArray
 from scipy.stats import norm
 
 from evaluation.rating import LEFT, RIGHT, TIE, PairCounts, fit_bradley_terry
-from evaluation.rating.favouritism import favouring_groups
+from evaluation.rating.favouritism import favouring_groups, log_tail_bound
 
-ALPHA, MIN_VOTES, MIN_EXCESS = 1e-3, 15, 0.25
+ALPHA, MIN_VOTES = 1e-3, 15
 
 
 @dataclass
@@ -129,7 +129,7 @@ def _model_scores(board: Board) -> tuple[NDArray, NDArray, NDArray]:
     )
 
 
-def pooled_fit(board: Board, n_models: int) -> set[tuple[int, int]]:
+def pooled_fit(board: Board, n_models: int, min_excess: float) -> set[tuple[int, int]]:
     theta = _scores(board, np.ones(board.left.size, dtype=bool), n_models)
     p = 1 / (1 + np.exp(-(theta[board.left] - theta[board.right])))
     g, m, s = _model_scores(board)
@@ -139,13 +139,18 @@ def pooled_fit(board: Board, n_models: int) -> set[tuple[int, int]]:
     excess = np.bincount(key, weights=s, minlength=n.size) - np.bincount(
         key, weights=e, minlength=n.size
     )
+    variance = np.bincount(key, weights=e * (1 - e), minlength=n.size)
     tests = int((n >= MIN_VOTES).sum())
-    bound = np.exp(-2 * np.maximum(excess, 0) ** 2 / np.maximum(n, 1))
-    hit = (n >= MIN_VOTES) & (excess / np.maximum(n, 1) >= MIN_EXCESS) & (bound <= ALPHA / tests)
+    log_bound = log_tail_bound(excess, votes=n, variance=variance)
+    hit = (
+        (n >= MIN_VOTES)
+        & (excess / np.maximum(n, 1) >= min_excess)
+        & (log_bound <= np.log(ALPHA / max(tests, 1)))
+    )
     return {(int(k // n_models), int(k % n_models)) for k in np.flatnonzero(hit)}
 
 
-def win_rate(board: Board, n_models: int) -> set[tuple[int, int]]:
+def win_rate(board: Board, n_models: int, min_excess: float) -> set[tuple[int, int]]:
     g, m, s = _model_scores(board)
     key = g * n_models + m
     n = np.bincount(key)
@@ -162,11 +167,11 @@ def win_rate(board: Board, n_models: int) -> set[tuple[int, int]]:
     se = np.sqrt(pooled * (1 - pooled) * (1 / np.maximum(n, 1) + 1 / np.maximum(rest_n, 1)))
     z = (rate - rest_rate) / np.maximum(se, 1e-12)
     tests = int((n >= MIN_VOTES).sum())
-    hit = (n >= MIN_VOTES) & (rate - rest_rate >= MIN_EXCESS) & (norm.sf(z) <= ALPHA / tests)
+    hit = (n >= MIN_VOTES) & (rate - rest_rate >= min_excess) & (norm.sf(z) <= ALPHA / tests)
     return {(int(k // n_models), int(k % n_models)) for k in np.flatnonzero(hit)}
 
 
-def versus(board: Board, n_models: int) -> set[tuple[int, int]]:
+def versus(board: Board, n_models: int, min_excess: float) -> set[tuple[int, int]]:
     found, _ = favouring_groups(
         board.left,
         board.right,
@@ -174,7 +179,7 @@ def versus(board: Board, n_models: int) -> set[tuple[int, int]]:
         board.network,
         n_models=n_models,
         min_votes=MIN_VOTES,
-        min_excess=MIN_EXCESS,
+        min_excess=min_excess,
         alpha=ALPHA,
     )
     return {(f.group, f.model) for f in found}
@@ -186,7 +191,7 @@ DETECTORS = {"Versus": versus, "pooled fit": pooled_fit, "win rate": win_rate}
 def power_table(args: argparse.Namespace) -> None:
     print(
         f"\n{args.models} models, {args.networks} honest networks (taste sd {args.taste}), "
-        f"{args.pairing} pairs; one campaign network; smallest excess {MIN_EXCESS}; "
+        f"{args.pairing} pairs; one campaign network; smallest excess {args.min_excess}; "
         f"{args.trials} boards per row; alpha {ALPHA} over each detector's tests.\n"
     )
     print(
@@ -219,7 +224,7 @@ def power_table(args: argparse.Namespace) -> None:
                 caught, false_flags, after, elapsed = 0, 0, [], 0.0
                 for board in boards:
                     t0 = time.perf_counter()
-                    found = detect(board, args.models)
+                    found = detect(board, args.models, args.min_excess)
                     elapsed += time.perf_counter() - t0
                     caught += (board.campaign, board.target) in found
                     flagged = {g for g, _ in found}
@@ -254,7 +259,6 @@ def scale_table(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    global MIN_EXCESS  # every detector reads it
     parser = argparse.ArgumentParser(prog="python -m benchmarks.screening", description=__doc__)
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--models", type=int, default=20)
@@ -269,11 +273,10 @@ def main(argv: list[str] | None = None) -> None:
         help="mixed: half the networks are shown models within three places of each other",
     )
     parser.add_argument(
-        "--min-excess", type=float, default=MIN_EXCESS, help="every detector's smallest excess"
+        "--min-excess", type=float, default=0.25, help="every detector's smallest excess"
     )
     parser.add_argument("--quick", action="store_true", help="5 trials, smaller scale table")
     args = parser.parse_args(argv)
-    MIN_EXCESS = args.min_excess
     args.scale = [(20, 1000), (100, 5000), (100, 20000)]
     if args.quick:
         args.trials, args.scale = 5, [(20, 1000)]

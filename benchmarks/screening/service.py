@@ -1,10 +1,11 @@
-"""The screening service on PostgreSQL: a million votes from 20,000 networks, timed.
+"""The screening service on PostgreSQL: over a million votes from 20,000 networks, timed.
 
-``DATABASE_URL=postgres://... python -m benchmarks.screening.service [--votes 1000000]``
+``DATABASE_URL=postgres://... python -m benchmarks.screening.service [--networks 20000]``
 
-Creates a leaderboard of ``--models`` models, ``--networks`` voters each from a network of its
-own, and writes ``--votes`` votes with COPY (heavy-tailed per network, outcomes from the
-strengths, one campaign network of ``--campaign`` votes for the 15th strongest model), then
+Creates a leaderboard of ``--models`` models, one voter for each of ``--networks`` networks,
+and writes their votes with COPY, drawn as ``python -m benchmarks.screening`` draws a board
+(``simulate``: heavy-tailed votes per network, no taste) with one campaign network of
+``--campaign`` fully rigged votes for the 15th strongest model; then
 times `networks_screen` as the beat task runs it: the first screening (it finds the campaign
 and relabels its votes), a second with nothing changed, and the rater's catch-up that counts
 the votes with the campaign's left out. The leaderboard is deleted at the end unless
@@ -19,14 +20,14 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from benchmarks.rating.e2e import django_on_postgres, timed
+from benchmarks.rating.e2e import board_of_models, django_on_postgres, timed
+from benchmarks.screening.run import simulate
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.screening.service", description=__doc__
     )
-    parser.add_argument("--votes", type=int, default=1_000_000)
     parser.add_argument("--models", type=int, default=100)
     parser.add_argument("--networks", type=int, default=20_000)
     parser.add_argument("--campaign", type=int, default=300)
@@ -34,56 +35,36 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep", action="store_true", help="keep the leaderboard afterwards")
     args = parser.parse_args(argv)
     django_on_postgres(parser)
-    from django.contrib.auth import get_user_model
-    from django.core.management import call_command
     from django.db import connection
 
     import evaluation.tasks
-    from evaluation.models import Model, SuspectNetwork, Vote
+    from evaluation.models import SuspectNetwork, Vote
     from evaluation.services.ratings import ratings_recompute
     from evaluation.services.screening import networks_screen
     from leaderboards.models import Leaderboard
-    from leaderboards.services import (
-        LeaderboardSpec,
-        PromptSpec,
-        leaderboard_create_with_benchmark,
-    )
     from matchmaking.models import Voter
 
     # The refresh a screening queues after commit would run here and now (no broker: Celery
     # is eager) and be timed with it; the catch-up below times the rater on its own.
     evaluation.tasks.ratings_refresh_soon = lambda leaderboard_id: None
-    call_command("migrate", verbosity=0)
-    owner, _ = get_user_model().objects.get_or_create(username="screening-benchmark")
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    board = leaderboard_create_with_benchmark(
-        owner=owner,
-        spec=LeaderboardSpec(name=f"screening {stamp}", instruction="Which is better?"),
-        prompts=[PromptSpec(text="one prompt")],
+    board, model_ids = board_of_models(
+        username="screening-benchmark",
+        name=f"screening {stamp}",
+        prompts=[("one prompt", ())],
+        n_models=args.models,
     )
-    Model.objects.bulk_create(
-        Model(benchmark=board.benchmark, name=f"model-{k:04d}", owner=owner)
-        for k in range(args.models)
+    drawn = simulate(
+        np.random.default_rng(args.seed),
+        models=args.models,
+        networks=args.networks,
+        taste=0.0,
+        votes=args.campaign,
+        purity=1.0,
     )
-    model_ids = np.array(
-        Model.objects.filter(benchmark=board.benchmark).order_by("id").values_list("id", flat=True)
-    )
-    rng = np.random.default_rng(args.seed)
-    theta = np.sort(rng.standard_normal(args.models))[::-1]
-    sizes = np.minimum((15 * (rng.pareto(1.2, args.networks) + 1)), 5000)
-    sizes = np.maximum(1, np.round(sizes / sizes.sum() * (args.votes - args.campaign))).astype(int)
-    network = np.repeat(np.arange(args.networks), sizes)
-    n = network.size
-    left = rng.integers(0, args.models, n)
-    right = (left + rng.integers(1, args.models, n)) % args.models
-    p = 1 / (1 + np.exp(-(theta[left] - theta[right])))
-    choice = np.where(rng.random(n) < p, "left", "right")
-    target = 14
-    other = (target + rng.integers(1, args.models, args.campaign)) % args.models
-    left = np.concatenate([left, np.full(args.campaign, target)])
-    right = np.concatenate([right, other])
-    choice = np.concatenate([choice, np.full(args.campaign, "left")])
-    network = np.concatenate([network, np.full(args.campaign, args.networks)])
+    network = drawn.network
+    left, right = np.asarray(model_ids)[drawn.left], np.asarray(model_ids)[drawn.right]
+    choice = np.array(["left", "right", "tie", "both_bad"])[drawn.outcome]
     rows: list[tuple[str, float, str]] = []
     print(
         f"# screening on PostgreSQL: {network.size:,} votes, {args.models} models, "
@@ -122,8 +103,8 @@ def main(argv: list[str] | None = None) -> None:
                     copy.write_row(
                         (
                             board.pk,
-                            int(model_ids[left[k]]),
-                            int(model_ids[right[k]]),
+                            int(left[k]),
+                            int(right[k]),
                             str(choice[k]),
                             int(voters[k]),
                             now,

@@ -50,7 +50,7 @@ from evaluation.rating.bradley_terry import (
     check_options,
     fit_bradley_terry,
 )
-from evaluation.rating.counts import BOTH_BAD, LEFT, RIGHT, PairCounts
+from evaluation.rating.counts import BOTH_BAD, LEFT, RIGHT, PairCounts, _int_array
 
 DEFAULT_MIN_VOTES = 15
 """Fewest votes of a group on one model for a test: below it no excess is conclusive."""
@@ -97,23 +97,22 @@ class Favouring:
         return self.observed - self.expected
 
 
+def log_tail_bound(
+    excess: ArrayLike, *, votes: ArrayLike, variance: ArrayLike
+) -> NDArray[np.float64]:
+    """The logarithm of the smaller of Hoeffding's and Bernstein's bounds on
+    ``P(S - E >= excess)`` for a sum of `votes` independent scores in ``[0, 1]`` whose
+    variances sum to at most `variance`; 0 (a bound of 1) where `excess` is not positive.
+    Elementwise over arrays."""
+    t = np.maximum(np.asarray(excess, dtype=np.float64), 0.0)
+    n = np.maximum(np.asarray(votes, dtype=np.float64), 1.0)
+    v = np.asarray(variance, dtype=np.float64)
+    return np.minimum(-2.0 * t * t / n, -t * t / np.maximum(2.0 * v + 2.0 * t / 3.0, 1e-300))
+
+
 def tail_bound(excess: float, *, votes: int, variance: float) -> float:
-    """The smaller of Hoeffding's and Bernstein's bounds on ``P(S - E >= excess)`` for a sum
-    of `votes` independent scores in ``[0, 1]`` whose variances sum to at most `variance`."""
-    if excess <= 0:
-        return 1.0
-    hoeffding = -2.0 * excess * excess / votes
-    bernstein = -excess * excess / (2.0 * variance + 2.0 * excess / 3.0)
-    return float(np.exp(min(hoeffding, bernstein)))
-
-
-def _int_vector(values: ArrayLike, name: str, size: int | None = None) -> NDArray[np.int64]:
-    array = np.asarray(values)
-    if array.ndim != 1 or (array.size and not np.issubdtype(array.dtype, np.integer)):
-        raise ValueError(f"{name} must be a 1-d array of integers")
-    if size is not None and array.size != size:
-        raise ValueError(f"{name} must have length {size} like left, got {array.size}")
-    return array.astype(np.int64, copy=False)
+    """`log_tail_bound` of one sum, as a probability."""
+    return float(np.exp(log_tail_bound(excess, votes=votes, variance=variance)))
 
 
 def favouring_groups(
@@ -167,12 +166,20 @@ def favouring_groups(
         raise ValueError(
             "min_votes must be >= 1, min_excess in [0, 1], alpha in (0, 1], max_groups >= 0"
         )
-    left_ = _int_vector(left, "left")
-    size = left_.size
-    right_ = _int_vector(right, "right", size)
-    outcome_ = _int_vector(outcome, "outcome", size)
-    group_ = _int_vector(group, "group", size)
-    if size and group_.min() < -1:
+    left_, right_, outcome_, group_ = (
+        _int_array(values, name)
+        for values, name in (
+            (left, "left"),
+            (right, "right"),
+            (outcome, "outcome"),
+            (group, "group"),
+        )
+    )
+    # Checks the lengths, indices and outcomes once for every fit below.
+    PairCounts.from_votes(left_, right_, outcome_, n_models=n_models)
+    if group_.size != left_.size:
+        raise ValueError(f"group must have length {left_.size} like left, got {group_.size}")
+    if group_.size and group_.min() < -1:
         raise ValueError("group must be >= 0, or -1 for a vote of no group")
     if inverse:
         # On a "which is worse?" board the pick ranks lower: swap so a win lifts the model.
@@ -180,8 +187,6 @@ def favouring_groups(
     if both_bad == "drop":
         keep = outcome_ != BOTH_BAD
         left_, right_, outcome_, group_ = left_[keep], right_[keep], outcome_[keep], group_[keep]
-    # Validates the indices and outcomes once for every fit below.
-    PairCounts.from_votes(left_, right_, outcome_, n_models=n_models)
 
     # The left model's score in each vote (a tie or both bad: 0.5); the right's is 1 minus it.
     left_score = np.where(outcome_ == LEFT, 1.0, np.where(outcome_ == RIGHT, 0.0, 0.5))
@@ -225,13 +230,11 @@ def favouring_groups(
     )
     eligible = pooled_n >= min_votes
     tests = int(eligible.sum())
-    excess = pooled_s - pooled_e
-    promising = eligible & (excess > 0)
-    log_bound = np.full(pooled_n.size, np.inf)
-    at = np.flatnonzero(promising)
-    log_bound[at] = np.minimum(
-        -2.0 * excess[at] ** 2 / pooled_n[at],
-        -(excess[at] ** 2) / (2.0 * pooled_v[at] + 2.0 * excess[at] / 3.0),
+    pooled_excess = pooled_s - pooled_e
+    log_bound = np.where(
+        eligible & (pooled_excess > 0),
+        log_tail_bound(pooled_excess, votes=pooled_n, variance=pooled_v),
+        np.inf,
     )
     strongest = log_bound.reshape(n_groups, n_models).min(axis=1) if n_groups else np.zeros(0)
     candidates = np.flatnonzero(np.isfinite(strongest))

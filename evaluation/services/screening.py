@@ -27,19 +27,13 @@ from django.utils import timezone
 
 from config.errors import NotFound
 from evaluation.models import SuspectNetwork, Vote
-from evaluation.rating import BOTH_BAD, LEFT, RIGHT, TIE
-from evaluation.rating.favouritism import favouring_groups
+from evaluation.rating.favouritism import Favouring, favouring_groups
+from evaluation.selectors import OUTCOME_OF
 from evaluation.services.ratings import votes_relabel
 from leaderboards.models import Leaderboard
 
 logger = logging.getLogger(__name__)
 
-_OUTCOME = {
-    Vote.Choice.LEFT: LEFT,
-    Vote.Choice.RIGHT: RIGHT,
-    Vote.Choice.TIE: TIE,
-    Vote.Choice.BOTH_BAD: BOTH_BAD,
-}
 _SCREENED = [Vote.Excluded.COUNTED, Vote.Excluded.NETWORK]
 """The votes a screening reads: those counted and those excluded for their network only.
 Votes excluded for their own sake (gold checks, too fast, a flagged or distrusted voter, an
@@ -77,23 +71,13 @@ def _network_votes_relabel(leaderboard_id: int) -> int:
     counted votes of flagged networks; for NETWORK votes of networks no longer flagged, what
     their voter's flag, trust and view time call for (as when they were cast). Queues a
     ratings refresh after commit when anything changed."""
-    from matchmaking.services import min_view_ms, trust_threshold
+    from matchmaking.services import vote_exclusion_moves
 
     flagged = networks_flagged(leaderboard_id=leaderboard_id).values("network")
     votes = Vote.objects.filter(leaderboard_id=leaderboard_id)
     back = votes.filter(excluded=Vote.Excluded.NETWORK).exclude(voter__network__in=flagged)
-    changed, _ = votes_relabel(
-        [
-            (
-                votes.filter(excluded=Vote.Excluded.COUNTED, voter__network__in=flagged),
-                Vote.Excluded.NETWORK,
-            ),
-            (back.filter(voter__is_flagged=True), Vote.Excluded.FLAGGED),
-            (back.filter(voter__trust__lt=trust_threshold()), Vote.Excluded.LOW_TRUST),
-            (back.filter(view_ms__lt=min_view_ms()), Vote.Excluded.TOO_FAST),
-            (back, Vote.Excluded.COUNTED),
-        ]
-    )
+    out = votes.filter(excluded=Vote.Excluded.COUNTED, voter__network__in=flagged)
+    changed, _ = votes_relabel([(out, Vote.Excluded.NETWORK), *vote_exclusion_moves(back)])
     if changed:
         from evaluation.tasks import ratings_refresh_soon
 
@@ -131,7 +115,7 @@ def networks_screen(*, leaderboard_id: int, now: datetime | None = None) -> Scre
     found, tests = favouring_groups(
         column([model_at[r[0]] for r in rows]),
         column([model_at[r[1]] for r in rows]),
-        column([_OUTCOME[r[2]] for r in rows]),
+        column([OUTCOME_OF[r[2]] for r in rows]),
         column([network_at.get(r[3], -1) for r in rows]),
         n_models=len(model_ids),
         both_bad=board.both_bad,
@@ -140,7 +124,7 @@ def networks_screen(*, leaderboard_id: int, now: datetime | None = None) -> Scre
         min_excess=settings.VERSUS_SCREEN_MIN_EXCESS,
         alpha=settings.VERSUS_SCREEN_ALPHA,
     )
-    strongest: dict[str, Any] = {}
+    strongest: dict[str, Favouring] = {}
     for finding in found:  # most significant first: a network's strongest finding is kept
         strongest.setdefault(networks[finding.group], finding)
     voters = dict(
@@ -165,11 +149,12 @@ def networks_screen(*, leaderboard_id: int, now: datetime | None = None) -> Scre
                 network=network,
                 defaults={**evidence, "first_found": now},
             )
+            newly = created or suspect.status == SuspectNetwork.Status.LAPSED
             if not created:
-                if suspect.status == SuspectNetwork.Status.LAPSED:
+                if newly:
                     evidence["status"] = SuspectNetwork.Status.FLAGGED
                 SuspectNetwork.objects.filter(pk=suspect.pk).update(**evidence)
-            if created or suspect.status == SuspectNetwork.Status.LAPSED:
+            if newly:
                 # A warning per network newly flagged, for operators' log alerts.
                 logger.warning(
                     "leaderboard %s: network %s flagged for model %s (%s voters, %s votes "

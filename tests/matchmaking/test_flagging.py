@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from config.errors import NotFound
-from evaluation.models import Output, PairCount, RatingSnapshot, Vote
+from evaluation.models import Output, RatingSnapshot, Vote
 from evaluation.services.ratings import ratings_recompute
 from leaderboards.models import Leaderboard
 from matchmaking.models import Voter
@@ -20,6 +20,7 @@ from matchmaking.services import (
     voter_flag,
     voter_trust_apply,
 )
+from tests.factories import votes_in_pair_counts
 
 pytestmark = pytest.mark.django_db
 
@@ -33,13 +34,6 @@ def cast(board: Leaderboard, voter: Voter, count: int, choice: str = "left") -> 
     return votes
 
 
-def counted_in_pair_counts(board: Leaderboard) -> int:
-    return sum(
-        row.a_wins + row.b_wins + row.ties + row.both_bad
-        for row in PairCount.objects.filter(leaderboard=board)
-    )
-
-
 def reasons(votes: list[Vote]) -> list[str]:
     return [Vote.objects.get(pk=v.pk).excluded for v in votes]
 
@@ -51,7 +45,7 @@ def test_it_takes_a_flagged_voters_counted_votes_out_of_the_ratings(
     bad = cast(board, abuser, 3)
     cast(board, honest, 2)
     assert ratings_recompute(leaderboard_id=board.pk).vote_count == 5
-    assert counted_in_pair_counts(board) == 5
+    assert votes_in_pair_counts(board) == 5
 
     # The refresh queued after commit runs at once (eager Celery) and republishes.
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -61,7 +55,7 @@ def test_it_takes_a_flagged_voters_counted_votes_out_of_the_ratings(
     assert reasons(bad) == [Vote.Excluded.FLAGGED] * 3
     latest = RatingSnapshot.objects.filter(leaderboard=board).latest()
     assert (latest.vote_count, latest.excluded_count) == (2, 3)
-    assert counted_in_pair_counts(board) == 2
+    assert votes_in_pair_counts(board) == 2
 
 
 def test_it_counts_them_again_when_the_flag_is_lifted(board: Any) -> None:
@@ -70,13 +64,13 @@ def test_it_counts_them_again_when_the_flag_is_lifted(board: Any) -> None:
     ratings_recompute(leaderboard_id=board.pk)
     voter_flag(voter_id=abuser.pk)
     ratings_recompute(leaderboard_id=board.pk)
-    assert counted_in_pair_counts(board) == 0
+    assert votes_in_pair_counts(board) == 0
 
     assert voter_flag(voter_id=abuser.pk, flagged=False) == 3
     assert not Voter.objects.get(pk=abuser.pk).is_flagged
     assert reasons(votes) == [Vote.Excluded.COUNTED] * 3
     assert ratings_recompute(leaderboard_id=board.pk).vote_count == 3
-    assert counted_in_pair_counts(board) == 3
+    assert votes_in_pair_counts(board) == 3
 
 
 def test_it_leaves_votes_excluded_for_other_reasons_as_they_are(board: Any) -> None:

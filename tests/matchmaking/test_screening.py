@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count
 from django.test import Client
 
-from evaluation.models import Model, PairCount, SuspectNetwork, Vote
+from evaluation.models import Model, SuspectNetwork, Vote
 from evaluation.services.ratings import ratings_recompute
 from evaluation.services.screening import networks_screen, suspect_network_review
 from evaluation.tasks import networks_screen_all
@@ -19,7 +19,7 @@ from leaderboards.models import Leaderboard
 from matchmaking.identity import network_key
 from matchmaking.models import Voter
 from matchmaking.services import voter_create
-from tests.factories import make_leaderboard, make_models
+from tests.factories import make_leaderboard, make_models, votes_in_pair_counts
 
 pytestmark = pytest.mark.django_db
 
@@ -78,13 +78,6 @@ def reasons(votes: list[Vote]) -> set[str]:
     return set(Vote.objects.filter(pk__in=[v.pk for v in votes]).values_list("excluded", flat=True))
 
 
-def counted(board: Leaderboard) -> float:
-    return sum(
-        row.a_wins + row.b_wins + row.ties + row.both_bad
-        for row in PairCount.objects.filter(leaderboard=board)
-    )
-
-
 def test_it_flags_a_network_that_votes_the_weakest_model_up_and_leaves_its_votes_out(
     six: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
@@ -92,7 +85,7 @@ def test_it_flags_a_network_that_votes_the_weakest_model_up_and_leaves_its_votes
     honest = honest_votes(board, models, np.random.default_rng(1), networks=30, each=20)
     campaign = campaign_votes(board, models, voters=5, each=8)
     ratings_recompute(leaderboard_id=board.pk)
-    assert counted(board) == 640
+    assert votes_in_pair_counts(board) == 640
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         screened = networks_screen(leaderboard_id=board.pk)
@@ -110,7 +103,7 @@ def test_it_flags_a_network_that_votes_the_weakest_model_up_and_leaves_its_votes
     assert suspect.p_bound < 1e-6
     assert reasons(campaign) == {Vote.Excluded.NETWORK}
     assert reasons(honest) == {Vote.Excluded.COUNTED}
-    assert counted(board) == 600
+    assert votes_in_pair_counts(board) == 600
 
 
 def test_operators_logs_get_a_warning_per_network_newly_flagged(six: Any, caplog: Any) -> None:
@@ -146,7 +139,7 @@ def test_new_votes_of_a_flagged_network_are_never_counted(six: Any) -> None:
 
     ratings_recompute(leaderboard_id=board.pk)
     assert reasons(later) == {Vote.Excluded.NETWORK}
-    assert counted(board) == 600
+    assert votes_in_pair_counts(board) == 600
 
 
 def test_an_operator_clears_a_network_and_its_votes_count_from_then_on(six: Any) -> None:
