@@ -657,9 +657,17 @@ def main() -> None:
         action="store_true",
         help="also time the garbage collections of the gunicorn processes (gcstats.py)",
     )
+    parser.add_argument(
+        "--sql",
+        action="append",
+        default=[],
+        help="run this statement on the benchmark's database after seeding (repeatable): to "
+        "price an index, a constraint or a table setting under load",
+    )
     add_store_arguments(parser)
     args = parser.parse_args()
 
+    import psycopg
     import redis
 
     env = environment(args.database_url, args.redis_url)
@@ -677,6 +685,11 @@ def main() -> None:
     queue_redis = redis.Redis.from_url(args.redis_url)
     queue_redis.flushdb()
     board = seed(env, n_models=args.models, n_prompts=args.prompts)
+    if args.sql:
+        with psycopg.connect(args.database_url, autocommit=True) as conn:
+            for statement in args.sql:
+                conn.execute(statement)
+        print(f"{len(args.sql)} statements run after seeding")
     logs = ROOT / "benchmarks" / "results"
     logs.mkdir(parents=True, exist_ok=True)
     base = f"http://127.0.0.1:{args.port}"
