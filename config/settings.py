@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import environ
 
@@ -42,13 +43,18 @@ def env_bool(name: str, default: bool) -> bool:
     )
 
 
-def env_int(name: str, default: int, *, minimum: int = 0) -> int:
-    """Read an integer variable no smaller than `minimum`."""
+def _env_number(name: str, default: float, cast: type, expected: str) -> Any:
+    """Read a variable as `cast` (int or float); anything else stops start-up."""
     raw = env.str(name, default=str(default)).strip()
     try:
-        value = int(raw)
+        return cast(raw)
     except ValueError:
-        raise environ.ImproperlyConfigured(f"{name}={raw!r}: expected an integer") from None
+        raise environ.ImproperlyConfigured(f"{name}={raw!r}: expected {expected}") from None
+
+
+def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+    """Read an integer variable no smaller than `minimum`."""
+    value: int = _env_number(name, default, int, "an integer")
     if value < minimum:
         raise environ.ImproperlyConfigured(f"{name}={value}: must be at least {minimum}")
     return value
@@ -56,11 +62,7 @@ def env_int(name: str, default: int, *, minimum: int = 0) -> int:
 
 def env_float(name: str, default: float, *, minimum: float, maximum: float) -> float:
     """Read a number variable between `minimum` and `maximum`."""
-    raw = env.str(name, default=str(default)).strip()
-    try:
-        value = float(raw)
-    except ValueError:
-        raise environ.ImproperlyConfigured(f"{name}={raw!r}: expected a number") from None
+    value: float = _env_number(name, default, float, "a number")
     if not minimum <= value <= maximum:
         raise environ.ImproperlyConfigured(
             f"{name}={value}: must be between {minimum} and {maximum}"
