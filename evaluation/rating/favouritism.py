@@ -214,20 +214,18 @@ def favouring_groups(
             np.bincount(key, weights=np.tile(p_left * (1.0 - p_left), 2), minlength=slots),
         )
 
-    def fit_of(votes: NDArray[np.bool_]) -> BradleyTerryFit:
-        counts = PairCounts.from_votes(
-            left_[votes], right_[votes], outcome_[votes], n_models=n_models
-        )
+    def fit_of(counts: PairCounts) -> BradleyTerryFit:
         return fit_bradley_terry(counts, both_bad=both_bad, ridge=ridge, covariance=None)
+
+    # Every vote counted once; each group's fit without itself subtracts its own few votes.
+    every = PairCounts.from_votes(left_, right_, outcome_, n_models=n_models)
 
     # Which groups to fit without themselves: a fit per group is too dear on a board of
     # thousands of networks, so the one fit of every vote ranks them first, by the bound of
     # their strongest excess. That fit already counts a campaign's votes, which shrinks its
     # excess, but the honest groups' excess on the model it lifted turns negative. Every
     # (group, model) with enough votes counts as a test, fitted or not.
-    pooled_n, pooled_s, pooled_e, pooled_v = per_pair(
-        fit_of(np.ones(left_.size, dtype=bool)), grouped
-    )
+    pooled_n, pooled_s, pooled_e, pooled_v = per_pair(fit_of(every), grouped)
     eligible = pooled_n >= min_votes
     tests = int(eligible.sum())
     pooled_excess = pooled_s - pooled_e
@@ -243,7 +241,8 @@ def favouring_groups(
     found: list[Favouring] = []
     for g in candidates:
         mine = group_ == g
-        n, s, e, v = per_pair(fit_of(~mine), mine)
+        own = PairCounts.from_votes(left_[mine], right_[mine], outcome_[mine], n_models=n_models)
+        n, s, e, v = per_pair(fit_of(_less(every, own)), mine)
         for m in np.flatnonzero(eligible.reshape(n_groups, n_models)[g]):
             at = g * n_models + m
             n_m, excess = int(n[at]), float(s[at] - e[at])
@@ -263,3 +262,26 @@ def favouring_groups(
                 )
     found.sort(key=lambda f: (f.p_bound, f.group, f.model))
     return found, tests
+
+
+def _less(counts: PairCounts, part: PairCounts) -> PairCounts:
+    """`counts` without the votes of `part`, which must be some of them: what
+    `PairCounts.from_votes` makes of the other votes (the counts are whole numbers, so the
+    subtraction is exact), without reading them again."""
+    n = counts.n_models
+    at = np.searchsorted(counts.i * n + counts.j, part.i * n + part.j)
+    left = []
+    for name in ("wins_i", "wins_j", "ties", "both_bad"):
+        values = getattr(counts, name).copy()
+        values[at] -= getattr(part, name)
+        left.append(values)
+    wins_i, wins_j, ties, both_bad = left
+    return PairCounts(
+        n_models=n,
+        i=counts.i,
+        j=counts.j,
+        wins_i=wins_i,
+        wins_j=wins_j,
+        ties=ties,
+        both_bad=both_bad,
+    )
