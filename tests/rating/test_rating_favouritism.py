@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from evaluation.rating import BOTH_BAD, LEFT, RIGHT, TIE
-from evaluation.rating.favouritism import favouring_groups, tail_bound
+from evaluation.rating.counts import PairCounts
+from evaluation.rating.favouritism import _less, favouring_groups, tail_bound
 from tests.rating.shared_data import LLMFAO, require
 from tests.rating.simulate import simulate_votes
 
@@ -252,3 +253,22 @@ def test_the_bound_is_never_below_the_chance_it_bounds(p_win: float) -> None:
     for t in (2.0, 4.0, 6.0, 8.0):
         seen = float((excess >= t).mean())
         assert seen <= tail_bound(t, votes=30, variance=30 * p_win * (1 - p_win))
+
+
+def test_the_counts_without_a_group_are_those_of_the_other_votes() -> None:
+    """Each group's fit without itself subtracts its votes from the board's counts: exactly
+    what counting the other votes gives, pairs the group alone voted on dropped."""
+    rng = np.random.default_rng(5)
+    left, right, outcome, group = _honest(rng, 3000, 40)
+    outcome = np.where(rng.random(3000) < 0.05, BOTH_BAD, outcome)
+    n = THETA.size + 1  # model 12: shown only to group 7, whose pair (0, 12) must vanish
+    left, right = np.where(group == 7, 0, left), np.where(group == 7, n - 1, right)
+    every = PairCounts.from_votes(left, right, outcome, n_models=n)
+    for g in (7, 19):
+        mine = group == g
+        own = PairCounts.from_votes(left[mine], right[mine], outcome[mine], n_models=n)
+        rest = PairCounts.from_votes(left[~mine], right[~mine], outcome[~mine], n_models=n)
+        less = _less(every, own)
+        for name in ("i", "j", "wins_i", "wins_j", "ties", "both_bad"):
+            assert np.array_equal(getattr(less, name), getattr(rest, name)), (g, name)
+    assert (0, n - 1) in zip(every.i, every.j, strict=True)
