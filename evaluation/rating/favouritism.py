@@ -50,7 +50,14 @@ from evaluation.rating.bradley_terry import (
     check_options,
     fit_bradley_terry,
 )
-from evaluation.rating.counts import BOTH_BAD, LEFT, RIGHT, PairCounts, _int_array
+from evaluation.rating.counts import (
+    BOTH_BAD,
+    LEFT,
+    RIGHT,
+    PairCounts,
+    _int_array,
+    weighted_count,
+)
 
 DEFAULT_MIN_VOTES = 15
 """Fewest votes of a group on one model for a test: below it no excess is conclusive."""
@@ -208,10 +215,10 @@ def favouring_groups(
         key = np.concatenate([g * n_models + lo, g * n_models + ro])
         slots = n_groups * n_models
         return (
-            np.bincount(key, minlength=slots).astype(np.float64),
-            np.bincount(key, weights=np.concatenate([score, 1.0 - score]), minlength=slots),
-            np.bincount(key, weights=np.concatenate([p_left, 1.0 - p_left]), minlength=slots),
-            np.bincount(key, weights=np.tile(p_left * (1.0 - p_left), 2), minlength=slots),
+            weighted_count(key, None, slots),
+            weighted_count(key, np.concatenate([score, 1.0 - score]), slots),
+            weighted_count(key, np.concatenate([p_left, 1.0 - p_left]), slots),
+            weighted_count(key, np.tile(p_left * (1.0 - p_left), 2), slots),
         )
 
     def fit_of(counts: PairCounts) -> BradleyTerryFit:
@@ -270,18 +277,18 @@ def _less(counts: PairCounts, part: PairCounts) -> PairCounts:
     subtraction is exact), without reading them again."""
     n = counts.n_models
     at = np.searchsorted(counts.i * n + counts.j, part.i * n + part.j)
-    left = []
-    for name in ("wins_i", "wins_j", "ties", "both_bad"):
-        values = getattr(counts, name).copy()
+
+    def minus(name: str) -> NDArray[np.float64]:
+        values: NDArray[np.float64] = getattr(counts, name).copy()
         values[at] -= getattr(part, name)
-        left.append(values)
-    wins_i, wins_j, ties, both_bad = left
+        return values
+
     return PairCounts(
         n_models=n,
         i=counts.i,
         j=counts.j,
-        wins_i=wins_i,
-        wins_j=wins_j,
-        ties=ties,
-        both_bad=both_bad,
+        wins_i=minus("wins_i"),
+        wins_j=minus("wins_j"),
+        ties=minus("ties"),
+        both_bad=minus("both_bad"),
     )
