@@ -18,7 +18,7 @@ from evaluation.models import (
     Vote,
 )
 from evaluation.services.ratings import votes_exclude
-from evaluation.services.screening import suspect_network_review
+from evaluation.services.screening import suspect_networks_review
 from evaluation.tasks import ratings_refresh_soon
 
 
@@ -265,10 +265,7 @@ class SuspectNetworkAdmin(admin.ModelAdmin):
         self, request: HttpRequest, queryset: QuerySet[SuspectNetwork], *, cleared: bool
     ) -> None:
         ids = list(queryset.values_list("pk", flat=True))
-        changed = sum(
-            suspect_network_review(suspect_id=pk, cleared=cleared, reviewer=request.user)
-            for pk in ids
-        )
+        changed = suspect_networks_review(suspect_ids=ids, cleared=cleared, reviewer=request.user)
         effect = "counted again in" if cleared else "left out of"
         self.message_user(
             request,

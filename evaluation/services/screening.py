@@ -8,7 +8,7 @@ test on one board's votes grouped by `Voter.network`, records each network found
 (`SuspectNetwork`, visible to operators with its evidence) and gives its voters' votes on the
 board the exclusion `Vote.Excluded.NETWORK`: stored, not counted. A network that no longer
 stands out (the test sees more of everyone's votes now) lapses and its votes count again, as
-they do when an operator clears it (`suspect_network_review`). Votes cast while a network is
+they do when an operator clears it (`suspect_networks_review`). Votes cast while a network is
 flagged are excluded by the rater before they are ever counted (`ratings._late_exclusions`).
 """
 
@@ -179,24 +179,33 @@ def networks_screen(*, leaderboard_id: int, now: datetime | None = None) -> Scre
     return Screened(tests=tests, flagged=flagged, relabelled=relabelled)
 
 
-def suspect_network_review(
-    *, suspect_id: int, cleared: bool, reviewer: Any | None = None, note: str | None = None
+def suspect_networks_review(
+    *,
+    suspect_ids: list[int],
+    cleared: bool,
+    reviewer: Any | None = None,
+    note: str | None = None,
 ) -> int:
-    """An operator's verdict on a suspect network: cleared (its votes on the board count
-    again, and later screenings leave it alone) or flagged again. Returns how many votes
+    """An operator's verdict on suspect networks: cleared (their votes on their boards count
+    again, and later screenings leave them alone) or flagged again. Each board's votes are
+    relabelled once, however many of its networks are reviewed. Returns how many votes
     changed their exclusion."""
     with transaction.atomic():
-        suspect = SuspectNetwork.objects.select_for_update().filter(pk=suspect_id).first()
-        if suspect is None:
-            raise NotFound(f"suspect network {suspect_id} does not exist", code="not_found")
-        suspect.status = SuspectNetwork.Status.CLEARED if cleared else SuspectNetwork.Status.FLAGGED
-        suspect.reviewed_by = reviewer if getattr(reviewer, "pk", None) else None
-        fields = ["status", "reviewed_by"]
+        suspects = SuspectNetwork.objects.filter(pk__in=suspect_ids)
+        found = dict(suspects.values_list("pk", "leaderboard_id"))
+        missing = sorted(set(suspect_ids) - set(found))
+        if missing:
+            raise NotFound(
+                f"suspect network {', '.join(map(str, missing))} does not exist", code="not_found"
+            )
+        verdict: dict[str, Any] = {
+            "status": SuspectNetwork.Status.CLEARED if cleared else SuspectNetwork.Status.FLAGGED,
+            "reviewed_by": reviewer if getattr(reviewer, "pk", None) else None,
+        }
         if note is not None:
-            suspect.note = note
-            fields.append("note")
-        suspect.save(update_fields=fields)
-        return _network_votes_relabel(suspect.leaderboard_id)
+            verdict["note"] = note
+        suspects.update(**verdict)  # row locks, as a screening's get_or_create takes them
+        return sum(_network_votes_relabel(board) for board in sorted(set(found.values())))
 
 
 def boards_to_screen(*, since: datetime) -> list[int]:

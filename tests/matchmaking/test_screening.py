@@ -11,9 +11,10 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count
 from django.test import Client
 
+from config.errors import NotFound
 from evaluation.models import Model, SuspectNetwork, Vote
 from evaluation.services.ratings import ratings_recompute
-from evaluation.services.screening import networks_screen, suspect_network_review
+from evaluation.services.screening import networks_screen, suspect_networks_review
 from evaluation.tasks import networks_screen_all
 from leaderboards.models import Leaderboard
 from matchmaking.identity import network_key
@@ -150,8 +151,8 @@ def test_an_operator_clears_a_network_and_its_votes_count_from_then_on(six: Any)
     operator = get_user_model().objects.create_user("op", password="op-pass-123456")
 
     suspect = SuspectNetwork.objects.get()
-    changed = suspect_network_review(
-        suspect_id=suspect.pk, cleared=True, reviewer=operator, note="the lab's shared address"
+    changed = suspect_networks_review(
+        suspect_ids=[suspect.pk], cleared=True, reviewer=operator, note="the lab's shared address"
     )
     assert changed == 40
     assert reasons(campaign) == {Vote.Excluded.COUNTED}
@@ -173,8 +174,26 @@ def test_an_operator_clears_a_network_and_its_votes_count_from_then_on(six: Any)
     )
     assert not Vote.objects.exclude(excluded="").exists()
 
-    assert suspect_network_review(suspect_id=suspect.pk, cleared=False) == 48
+    assert suspect_networks_review(suspect_ids=[suspect.pk], cleared=False) == 48
     assert Vote.objects.filter(excluded=Vote.Excluded.NETWORK).count() == 48
+
+
+def test_networks_reviewed_together_each_get_the_verdict(six: Any) -> None:
+    board, models = six
+    honest_votes(board, models, np.random.default_rng(6), networks=30, each=20)
+    first = campaign_votes(board, models, voters=5, each=8, network="first")
+    second = campaign_votes(board, models, voters=5, each=8, network="second")
+    assert networks_screen(leaderboard_id=board.pk).flagged == ["first", "second"]
+
+    ids = list(SuspectNetwork.objects.values_list("pk", flat=True))
+    assert suspect_networks_review(suspect_ids=ids, cleared=True) == 80
+    assert reasons(first + second) == {Vote.Excluded.COUNTED}
+    assert set(SuspectNetwork.objects.values_list("status", flat=True)) == {
+        SuspectNetwork.Status.CLEARED
+    }
+    with pytest.raises(NotFound, match="suspect network 999 does not exist"):
+        suspect_networks_review(suspect_ids=[ids[0], 999], cleared=False)
+    assert reasons(first) == {Vote.Excluded.COUNTED}  # nothing changed
 
 
 def test_a_vote_counted_again_keeps_its_voters_own_exclusion(six: Any, settings: Any) -> None:
@@ -190,7 +209,7 @@ def test_a_vote_counted_again_keeps_its_voters_own_exclusion(six: Any, settings:
     hasty = campaign[-1]
     Vote.objects.filter(pk=hasty.pk).update(view_ms=10)
 
-    suspect_network_review(suspect_id=SuspectNetwork.objects.get().pk, cleared=True)
+    suspect_networks_review(suspect_ids=[SuspectNetwork.objects.get().pk], cleared=True)
     by_reason = dict(
         Vote.objects.filter(pk__in=[v.pk for v in campaign])
         .values_list("excluded")
