@@ -7,7 +7,8 @@ and writes their votes with COPY, drawn as ``python -m benchmarks.screening`` dr
 (``simulate``: heavy-tailed votes per network, no taste) with one campaign network of
 ``--campaign`` fully rigged votes for the 15th strongest model; then
 times `networks_screen` as the beat task runs it: the first screening (it finds the campaign
-and relabels its votes), a second with nothing changed, and the rater's catch-up that counts
+and relabels its votes), a second with nothing changed, an operator clearing the campaign's
+network and flagging it again (the admin's actions), and the rater's catch-up that counts
 the votes with the campaign's left out. The leaderboard is deleted at the end unless
 ``--keep``. Point DATABASE_URL at a database of your own: the script migrates it first.
 """
@@ -40,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     import evaluation.tasks
     from evaluation.models import SuspectNetwork, Vote
     from evaluation.services.ratings import ratings_recompute
-    from evaluation.services.screening import networks_screen
+    from evaluation.services.screening import networks_screen, suspect_networks_review
     from leaderboards.models import Leaderboard
     from matchmaking.models import Voter
 
@@ -136,6 +137,19 @@ def main(argv: list[str] | None = None) -> None:
             "what each beat run costs a quiet board",
         )
         assert again.relabelled == 0
+        suspect_ids = list(
+            SuspectNetwork.objects.filter(leaderboard=board).values_list("pk", flat=True)
+        )
+        for cleared, what in ((True, "an operator clears it"), (False, "... and flags it again")):
+            changed = timed(
+                what,
+                rows,
+                lambda cleared=cleared: suspect_networks_review(
+                    suspect_ids=suspect_ids, cleared=cleared
+                ),
+                "relabels the board's network votes once",
+            )
+            print(f"  {changed:,} votes relabelled", flush=True)
         snapshot = timed(
             "rater catch-up with the campaign left out",
             rows,
