@@ -8,7 +8,8 @@ What runs
   master, access log on; ``--workers`` workers of ``--worker-class``, ``--threads`` each; by
   default the image's 4 gthread workers x 4 threads) serving Versus with
   ``benchmarks.voting_load.settings``: Versus's settings and routes plus ``POST /bench/bare/``,
-  a view that does one INSERT. Every path is measured against this one server.
+  a view that does one INSERT, and ``POST /bench/bare-orm/``, the same INSERT through the model
+  layer. Every path is measured against this one server.
 - One Celery worker with two processes, as compose runs it (the matchmaker refilling the Redis
   queue, the debounced rater).
 - A leaderboard of ``--models`` models x ``--prompts`` prompts (tiny PNGs).
@@ -16,6 +17,7 @@ What runs
 Paths
 -----
 - ``bare``: each voter loops ``POST /bench/bare/``.
+- ``bare-orm``: each voter loops ``POST /bench/bare-orm/`` (``Model.objects.create``).
 - ``api``: the scripted client's flow: GET the next matchup, then POST the vote (two requests).
 - ``page``: the voting page's flow: POST the vote with ``"next": true``; the answer carries
   the next matchup (one request per vote; the first matchup comes from one GET).
@@ -392,7 +394,7 @@ async def page_voter(base: str, board: int, window: Window, tally: Tally) -> Non
             tally.exhausted += 1
 
 
-async def bare_voter(base: str, k: int, window: Window, tally: Tally) -> None:
+async def bare_voter(base: str, url: str, k: int, window: Window, tally: Tally) -> None:
     import httpx
 
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
@@ -400,7 +402,7 @@ async def bare_voter(base: str, k: int, window: Window, tally: Tally) -> None:
             await asyncio.sleep(window.pause())
             t0 = time.perf_counter()
             response = await client.post(
-                "/bench/bare/", json={"choice": random.choice(CHOICES)}, headers={"X-Voter": str(k)}
+                url, json={"choice": random.choice(CHOICES)}, headers={"X-Voter": str(k)}
             )
             t1 = time.perf_counter()
             tally.statuses[response.status_code] += 1
@@ -527,7 +529,7 @@ def load(
             elif kind == "page":
                 jobs.append(page_voter(base, board, window, tally))
             else:
-                jobs.append(bare_voter(base, k, window, tally))
+                jobs.append(bare_voter(base, FLOORS[kind], k, window, tally))
         return (await asyncio.gather(*jobs))[0]
 
     tally.wal_wait_ms = asyncio.run(everyone())
@@ -548,7 +550,7 @@ def audit(database_url: str, kind: str, tally: Tally) -> tuple[int, int, int]:
     from benchmarks.voting_load import BARE_TABLE
 
     with psycopg.connect(database_url) as conn:
-        if kind == "bare":
+        if kind in FLOORS:
             stored = {row[0] for row in conn.execute(f"SELECT id FROM {BARE_TABLE}")}
             acked = {vote_id for _, vote_id in tally.acknowledged}
             return len(acked - stored), 0, len(stored - acked)
@@ -597,8 +599,12 @@ def ratio_interval(ratios: list[float], level: float = 0.95) -> tuple[float, flo
     return float(np.exp(centre)), float(np.exp(centre - half)), float(np.exp(centre + half))
 
 
+FLOORS = {"bare": "/bench/bare/", "bare-orm": "/bench/bare-orm/"}
+"""The floor views, by path: one INSERT in raw SQL, and the same through the model layer."""
+
 PATHS = {
     "bare": "bare: POST /bench/bare/ (one INSERT)",
+    "bare-orm": "bare-orm: POST /bench/bare-orm/ (the same INSERT through Model.objects.create)",
     "api": "api: GET next + POST vote (two requests per vote)",
     "page": 'page: POST vote with "next": true (one request per vote)',
 }
@@ -809,7 +815,7 @@ def report(
         others = {k: v for k, v in tally.statuses.items() if k not in (200, 201)}
         exhausted = f"; {tally.exhausted} voters saw every pair" if tally.exhausted else ""
         issued = len(tally.acknowledged)
-        direct = f"{100 * tally.direct / issued:.1f}%" if kind != "bare" and issued else "-"
+        direct = f"{100 * tally.direct / issued:.1f}%" if kind not in FLOORS and issued else "-"
         print(
             f"| {kind} | {voters} | {rate:,.0f} | {_ms(lat.get('vote', []), 50)} | "
             f"{_ms(lat.get('vote', []), 99)} | {_ms(lat.get('next', []), 50)} | "
@@ -859,20 +865,20 @@ def report(
             print(
                 f"| {kind} | {voters} | {counts} | {ms} | {1000 * sum(tally.gc[3:]) / votes:.3f} |"
             )
-    if "bare" in args.paths:
+    for base_kind in [p for p in args.paths if p in FLOORS]:
         for voters in args.voters:
-            bare = totals[("bare", voters)]
-            for kind in [p for p in args.paths if p != "bare"]:
+            bare = totals[(base_kind, voters)]
+            for kind in [p for p in args.paths if p not in FLOORS]:
                 ratio = totals[(kind, voters)].completed / max(bare.completed, 1)
                 per_round = [
                     versus[0].completed / max(floor[0].completed, 1)
                     for floor, versus in zip(
-                        rounds[("bare", voters)], rounds[(kind, voters)], strict=True
+                        rounds[(base_kind, voters)], rounds[(kind, voters)], strict=True
                     )
                 ]
                 each = ", ".join(f"{r:.2f}" for r in per_round)
                 print(
-                    f"\n{voters} voters: Versus ({kind}) votes/s = {ratio:.2f} x the bare "
+                    f"\n{voters} voters: Versus ({kind}) votes/s = {ratio:.2f} x the {base_kind} "
                     "view's inserts/s" + (f" (round by round: {each})" if args.rounds > 1 else "")
                 )
                 if len(per_round) >= 3 and min(per_round) > 0:

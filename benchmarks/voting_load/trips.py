@@ -261,6 +261,13 @@ def main() -> None:
                 "/bench/bare/", {"choice": "left"}, content_type="application/json"
             ),
         )
+    for _ in range(args.votes):
+        meter(
+            "bare-orm POST (the INSERT through the ORM)",
+            lambda: clients[0].post(
+                "/bench/bare-orm/", {"choice": "left"}, content_type="application/json"
+            ),
+        )
     if args.profile is not None:
         args.profile.mkdir(parents=True, exist_ok=True)
         for label, stats in meter.profiles.items():
