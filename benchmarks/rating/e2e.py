@@ -22,7 +22,7 @@ import argparse
 import os
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -49,8 +49,6 @@ def copy_votes(
     seed: int,
 ) -> None:
     """COPY generated votes (Davidson outcomes, random prompts) into the vote table."""
-    from django.db import connection
-
     from benchmarks.rating.data import generate
 
     generated = generate(len(model_ids), n_votes, seed=seed)
@@ -60,31 +58,39 @@ def copy_votes(
     choices = np.array(["left", "right", "tie", "both_bad"])[generated.outcome]
     left, right = models[generated.left], models[generated.right]
     created = datetime.now(UTC).isoformat()
-    columns = (
+    copy_rows(
+        "evaluation_vote",
         "leaderboard_id, prompt_id, left_model_id, right_model_id, choice, created, excluded, "
-        "is_imported, counted"
+        "is_imported, counted",
+        (
+            (
+                leaderboard_id,
+                int(prompts[k]),
+                int(left[k]),
+                int(right[k]),
+                choices[k],
+                created,
+                "",
+                False,
+                False,
+            )
+            for k in range(n_votes)
+        ),
     )
+
+
+def copy_rows(table: str, columns: str, rows: Iterable[tuple[object, ...]]) -> None:
+    """COPY `rows` into `columns` of `table` on Django's connection, then ANALYZE the table."""
+    from django.db import connection
+
     with connection.cursor() as cursor:
-        raw = cursor.connection
         with (
-            raw.cursor() as copy_cursor,
-            copy_cursor.copy(f"COPY evaluation_vote ({columns}) FROM STDIN") as copy,
+            cursor.connection.cursor() as copy_cursor,
+            copy_cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
         ):
-            for k in range(n_votes):
-                copy.write_row(
-                    (
-                        leaderboard_id,
-                        int(prompts[k]),
-                        int(left[k]),
-                        int(right[k]),
-                        choices[k],
-                        created,
-                        "",
-                        False,
-                        False,
-                    )
-                )
-        cursor.execute("ANALYZE evaluation_vote")
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(f"ANALYZE {table}")
 
 
 def django_on_postgres(parser: argparse.ArgumentParser) -> None:

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from benchmarks.rating.e2e import board_of_models, django_on_postgres, timed
+from benchmarks.rating.e2e import board_of_models, copy_rows, django_on_postgres, timed
 from benchmarks.screening.run import simulate
 
 
@@ -36,8 +36,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep", action="store_true", help="keep the leaderboard afterwards")
     args = parser.parse_args(argv)
     django_on_postgres(parser)
-    from django.db import connection
-
     import evaluation.tasks
     from evaluation.models import SuspectNetwork, Vote
     from evaluation.services.ratings import ratings_recompute
@@ -75,47 +73,37 @@ def main(argv: list[str] | None = None) -> None:
 
     def load() -> None:
         now = datetime.now(UTC).isoformat()
-        with connection.cursor() as cursor:
-            raw = cursor.connection
-            with (
-                raw.cursor() as copy_cursor,
-                copy_cursor.copy(
-                    "COPY matchmaking_voter (session_key, network, trust, gold_seen, "
-                    "gold_correct, is_flagged, created, last_seen) FROM STDIN"
-                ) as copy,
-            ):
-                for k in range(args.networks + 1):
-                    copy.write_row((f"{stamp}-{k}", f"n{k:015d}", 1.0, 0, 0, False, now, now))
-            voter_ids = dict(
-                Voter.objects.filter(session_key__startswith=f"{stamp}-").values_list(
-                    "network", "id"
+        copy_rows(
+            "matchmaking_voter",
+            "session_key, network, trust, gold_seen, gold_correct, is_flagged, created, last_seen",
+            (
+                (f"{stamp}-{k}", f"n{k:015d}", 1.0, 0, 0, False, now, now)
+                for k in range(args.networks + 1)
+            ),
+        )
+        voter_ids = dict(
+            Voter.objects.filter(session_key__startswith=f"{stamp}-").values_list("network", "id")
+        )
+        voters = np.array([voter_ids[f"n{k:015d}"] for k in range(args.networks + 1)])[network]
+        copy_rows(
+            "evaluation_vote",
+            "leaderboard_id, left_model_id, right_model_id, choice, voter_id, created, excluded, "
+            "is_imported, counted",
+            (
+                (
+                    board.pk,
+                    int(left[k]),
+                    int(right[k]),
+                    str(choice[k]),
+                    int(voters[k]),
+                    now,
+                    "",
+                    False,
+                    False,
                 )
-            )
-            ids = np.array([voter_ids[f"n{k:015d}"] for k in range(args.networks + 1)])
-            voters = ids[network]
-            with (
-                raw.cursor() as copy_cursor,
-                copy_cursor.copy(
-                    "COPY evaluation_vote (leaderboard_id, left_model_id, right_model_id, "
-                    "choice, voter_id, created, excluded, is_imported, counted) FROM STDIN"
-                ) as copy,
-            ):
-                for k in range(network.size):
-                    copy.write_row(
-                        (
-                            board.pk,
-                            int(left[k]),
-                            int(right[k]),
-                            str(choice[k]),
-                            int(voters[k]),
-                            now,
-                            "",
-                            False,
-                            False,
-                        )
-                    )
-            cursor.execute("ANALYZE evaluation_vote")
-            cursor.execute("ANALYZE matchmaking_voter")
+                for k in range(network.size)
+            ),
+        )
 
     try:
         timed("COPY the voters and votes", rows, load, "setup, not the screening")
